@@ -1,0 +1,2 @@
+import { addEqualityTesters } from "@effect/vitest"
+addEqualityTesters()
