@@ -1,0 +1,200 @@
+/**
+ * Streaming codecs as `Channel`s, shaped like @effect/platform's `MsgPack`: bytes cut at any
+ * point in, messages out (and back). Leftover bytes are carried between chunks; decoder state
+ * is created per run. An upstream end inside a message fails with `DecodeError{reason:"Truncated"}`.
+ *
+ * @since 0.1.0
+ */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Stream from "effect/Stream"
+import { encodeMany } from "./internal/decode.js"
+import { root } from "./internal/messages/index.js"
+import type { Codec } from "./internal/wire/codec.js"
+import type { Decoder, DecodeOptions } from "./Codec.js"
+import { decoder as newestDecoder } from "./Codec.js"
+import type { ClientMessage, DaemonMessage, MessageOf, Root } from "./Message.js"
+import { DecodeError } from "./ProtocolError.js"
+
+/**
+ * Bytes → messages with a given decoder (for example `decoderFor("1.7.0", "ClientMessage")`).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeWith = <A>(decoder: Decoder<A>) =>
+<IE = never, Done = unknown>(): Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, IE | DecodeError, IE, Done, Done> =>
+  Channel.suspend(() => {
+    // bytes received but not yet decoded: kept as a list until enough have arrived to try again,
+    // so a large message arriving in many chunks is copied once, not once per chunk
+    let pending: Array<Uint8Array> = []
+    let pendingLength = 0
+    let needed = 1
+    // stream offset of the first pending byte, for error offsets
+    let streamOffset = 0
+
+    const feed = (input: Chunk.Chunk<Uint8Array>): Array<A> | DecodeError => {
+      const out: Array<A> = []
+      for (const piece of input) {
+        if (piece.length === 0) continue
+        pending.push(piece)
+        pendingLength += piece.length
+        if (pendingLength < needed) continue
+        let buf: Uint8Array
+        if (pending.length === 1) buf = pending[0]!
+        else {
+          buf = new Uint8Array(pendingLength)
+          let o = 0
+          for (const p of pending) {
+            buf.set(p, o)
+            o += p.length
+          }
+        }
+        let offset = 0
+        for (;;) {
+          if (offset === buf.length) {
+            pending = []
+            pendingLength = 0
+            needed = 1
+            break
+          }
+          const r = decoder.decode(buf, offset, buf.length)
+          if (r._tag === "Complete") {
+            out.push(r.message)
+            offset += r.bytesConsumed
+            streamOffset += r.bytesConsumed
+            continue
+          }
+          if (r._tag === "Incomplete") {
+            const rest = buf.subarray(offset)
+            pending = [rest]
+            pendingLength = rest.length
+            needed = r.needed
+            break
+          }
+          return new DecodeError({
+            reason: r.reason,
+            offset: streamOffset + r.offset,
+            detail: r.detail,
+            path: r.path
+          })
+        }
+      }
+      return out
+    }
+
+    const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, IE | DecodeError, IE, Done, Done> = Channel
+      .readWithCause({
+        onInput: (input: Chunk.Chunk<Uint8Array>) => {
+          const out = feed(input)
+          if (out instanceof DecodeError) return Channel.fail(out)
+          return out.length === 0 ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), loop)
+        },
+        onFailure: Channel.failCause,
+        onDone: (done: Done) =>
+          pendingLength > 0
+            ? Channel.fail(
+              new DecodeError({
+                reason: "Truncated",
+                offset: streamOffset + pendingLength,
+                detail: `the byte stream ended inside a message (${pendingLength} bytes of it received)`,
+                path: []
+              })
+            )
+            : Channel.succeed(done)
+      })
+    return loop
+  })
+
+/**
+ * Messages → bytes: each input chunk becomes one buffer (sized exactly, allocated once).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeWith = <A>(codec: Codec<A>) =>
+<IE = never, Done = unknown>(): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<A>, IE, IE, Done, Done> => {
+  const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<A>, IE, IE, Done, Done> = Channel.readWithCause({
+    onInput: (input: Chunk.Chunk<A>) =>
+      Chunk.isEmpty(input) ? loop : Channel.zipRight(Channel.write(Chunk.of(encodeMany(codec, input))), loop),
+    onFailure: Channel.failCause,
+    onDone: Channel.succeed
+  })
+  return loop
+}
+
+/** @since 0.1.0 @category decoding */
+export const decodeClientMessages = <IE = never, Done = unknown>(options?: DecodeOptions) =>
+  decodeWith(newestDecoder("ClientMessage", options))<IE, Done>()
+
+/** @since 0.1.0 @category decoding */
+export const decodeDaemonMessages = <IE = never, Done = unknown>(options?: DecodeOptions) =>
+  decodeWith(newestDecoder("DaemonMessage", options))<IE, Done>()
+
+/** @since 0.1.0 @category encoding */
+export const encodeClientMessages = <IE = never, Done = unknown>() =>
+  encodeWith(root.ClientMessage as Codec<ClientMessage>)<IE, Done>()
+
+/** @since 0.1.0 @category encoding */
+export const encodeDaemonMessages = <IE = never, Done = unknown>() =>
+  encodeWith(root.DaemonMessage as Codec<DaemonMessage>)<IE, Done>()
+
+/** @since 0.1.0 @category encoding */
+export const encodeMessages = <R extends Root, IE = never, Done = unknown>(rootName: R) =>
+  encodeWith((rootName === "ClientMessage" ? root.ClientMessage : root.DaemonMessage) as unknown as Codec<
+    MessageOf<R>
+  >)<IE, Done>()
+
+/**
+ * The client side of a connection: a byte channel (e.g. `Socket.toChannel(socket)`) becomes a
+ * channel that takes `ClientMessage`s and emits `DaemonMessage`s.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const duplexClient = <R, IE, OE, OutDone, InDone>(
+  self: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, OE, IE, OutDone, InDone, R>,
+  options?: DecodeOptions
+): Channel.Channel<Chunk.Chunk<DaemonMessage>, Chunk.Chunk<ClientMessage>, OE | DecodeError, IE, OutDone, InDone, R> =>
+  Channel.pipeTo(
+    Channel.pipeTo(encodeClientMessages<IE, InDone>(), self),
+    decodeWith(newestDecoder("DaemonMessage", options))<OE, OutDone>()
+  )
+
+/**
+ * The agent side: takes `DaemonMessage`s and emits `ClientMessage`s, decoding with `decoder`
+ * (e.g. `decoderFor(agentVersion, "ClientMessage")` to behave like an agent of that version).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const duplexAgent = <R, IE, OE, OutDone, InDone>(
+  self: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, OE, IE, OutDone, InDone, R>,
+  decoder: Decoder<ClientMessage> = newestDecoder("ClientMessage")
+): Channel.Channel<Chunk.Chunk<ClientMessage>, Chunk.Chunk<DaemonMessage>, OE | DecodeError, IE, OutDone, InDone, R> =>
+  Channel.pipeTo(
+    Channel.pipeTo(encodeDaemonMessages<IE, InDone>(), self),
+    decodeWith(decoder)<OE, OutDone>()
+  )
+
+/**
+ * Decodes a byte stream into messages.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeStream = <A, E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  decoder: Decoder<A>
+): Stream.Stream<A, E | DecodeError, R> => Stream.pipeThroughChannelOrFail(bytes, decodeWith(decoder)<E, unknown>())
+
+/**
+ * Encodes a stream of messages into a byte stream.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeStream = <R extends Root, E, Env>(
+  rootName: R,
+  messages: Stream.Stream<MessageOf<R>, E, Env>
+): Stream.Stream<Uint8Array, E, Env> => Stream.pipeThroughChannel(messages, encodeMessages<R, E, unknown>(rootName))

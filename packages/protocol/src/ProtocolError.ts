@@ -1,0 +1,65 @@
+/**
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/**
+ * Why bytes could not be decoded. `Truncated`: the byte stream ended inside a message.
+ * The others are the Rust decoder's fatal conditions (see wire-format.md §2.3).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DecodeFailureReason =
+  | "UnknownVariant"
+  | "InvalidVarint"
+  | "InvalidBool"
+  | "InvalidOptionTag"
+  | "InvalidUtf8"
+  | "InvalidMethod"
+  | "InvalidUri"
+  | "InvalidHttpVersion"
+  | "InvalidStatus"
+  | "InvalidHeaderName"
+  | "InvalidHeaderValue"
+  | "TooManyHeaders"
+  | "InvalidSemver"
+  | "MessageTooLarge"
+  | "Internal"
+  | "Truncated"
+
+/**
+ * A byte stream that is not a valid sequence of messages.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DecodeError extends Data.TaggedError("DecodeError")<{
+  readonly reason: DecodeFailureReason
+  /** byte offset in the stream (from its first byte) where the problem was found */
+  readonly offset: number
+  readonly detail: string
+  /** enum path from the root message down to the enum that failed, outermost first */
+  readonly path: ReadonlyArray<string>
+}> {
+  get message(): string {
+    const where = this.path.length > 0 ? ` in ${this.path.join(" / ")}` : ""
+    return `${this.reason} at byte ${this.offset}${where}: ${this.detail}`
+  }
+}
+
+/**
+ * A canonical JSON value that does not describe a message.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CanonicalError extends Data.TaggedError("CanonicalError")<{
+  readonly reason: "InvalidCanonical"
+  readonly path: string
+  readonly detail: string
+}> {
+  get message(): string {
+    return `invalid canonical JSON at ${this.path}: ${this.detail}`
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Byte writer for bincode 2 (`config::standard()`). Sizes are computed first, the buffer is
+ * allocated once, then written without bounds growth.
+ * @internal
+ */
+
+const encoder = new TextEncoder()
+
+const NodeBuffer: { allocUnsafe(n: number): Uint8Array } | undefined = (globalThis as any).Buffer
+
+/** Every byte is written by the encoder, so the buffer need not be zeroed (Node: allocUnsafe). @internal */
+export const allocBuffer = (size: number): Uint8Array =>
+  NodeBuffer !== undefined && size >= 4096 ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
+
+/** @internal */
+export const varSize = (v: number): number => (v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x100000000 ? 5 : 9)
+
+const U16 = 0x10000n
+const U32 = 0x100000000n
+const U64 = 0x10000000000000000n
+
+/** @internal */
+export const varSizeBig = (v: bigint): number =>
+  v < 251n ? 1 : v < U16 ? 3 : v < U32 ? 5 : v < U64 ? 9 : 17
+
+/** UTF-8 byte length of a well-formed string. @internal */
+export const utf8Length = (s: string): number => {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      i++ // surrogate pair: 2 UTF-16 units → 4 bytes
+      n += 2
+    } else n += 2
+  }
+  return n
+}
+
+/** @internal */
+export class Writer {
+  pos = 0
+  constructor(readonly buf: Uint8Array) {}
+
+  u8(v: number): void {
+    this.buf[this.pos++] = v
+  }
+
+  /** unsigned varint for values below 2^53 */
+  varint(v: number): void {
+    const b = this.buf
+    let p = this.pos
+    if (v < 251) {
+      b[p++] = v
+    } else if (v < 0x10000) {
+      b[p++] = 251
+      b[p++] = v & 0xff
+      b[p++] = v >>> 8
+    } else if (v < 0x100000000) {
+      b[p++] = 252
+      b[p++] = v & 0xff
+      b[p++] = (v >>> 8) & 0xff
+      b[p++] = (v >>> 16) & 0xff
+      b[p++] = v >>> 24
+    } else {
+      b[p++] = 253
+      const lo = v % 0x100000000
+      const hi = Math.floor(v / 0x100000000)
+      for (let i = 0; i < 4; i++) b[p++] = (lo / 2 ** (8 * i)) & 0xff
+      for (let i = 0; i < 4; i++) b[p++] = (hi / 2 ** (8 * i)) & 0xff
+    }
+    this.pos = p
+  }
+
+  varintBig(v: bigint): void {
+    if (v < 0x100000000n) return this.varint(Number(v))
+    const b = this.buf
+    let p = this.pos
+    const width = v < U64 ? 8 : 16
+    b[p++] = width === 8 ? 253 : 254
+    let x = v
+    for (let i = 0; i < width; i++) {
+      b[p++] = Number(x & 0xffn)
+      x >>= 8n
+    }
+    this.pos = p
+  }
+
+  bytes(v: Uint8Array): void {
+    this.varint(v.length)
+    this.buf.set(v, this.pos)
+    this.pos += v.length
+  }
+
+  raw(v: Uint8Array): void {
+    this.buf.set(v, this.pos)
+    this.pos += v.length
+  }
+
+  str(s: string, byteLength: number): void {
+    this.varint(byteLength)
+    const b = this.buf
+    let p = this.pos
+    if (byteLength === s.length) {
+      for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i)
+      this.pos = p
+      return
+    }
+    encoder.encodeInto(s, b.subarray(p, p + byteLength))
+    this.pos = p + byteLength
+  }
+}
