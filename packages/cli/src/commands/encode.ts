@@ -1,0 +1,45 @@
+/**
+ * `mirrord-effect encode`: canonical JSON lines → protocol bytes (the reverse of `decode`).
+ * @internal
+ */
+import { Args, Command, Options } from "@effect/cli"
+import * as Canonical from "@mirrord-effect/protocol/Canonical"
+import * as Codec from "@mirrord-effect/protocol/Codec"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { CliFailure, ExitCode } from "../ExitCode.js"
+import { readInput, writeStdout } from "./codecIo.js"
+import { direction, rootOf } from "./decode.js"
+
+const hex = Options.boolean("hex").pipe(Options.withDescription("write hex text instead of raw bytes"))
+const file = Args.text({ name: "FILE" }).pipe(Args.withDefault("-"), Args.withDescription("input file, - for stdin"))
+
+/** @internal */
+export const encodeCommand = Command.make(
+  "encode",
+  { direction, hex, file },
+  (args) =>
+    Effect.gen(function*() {
+      const text = new TextDecoder().decode(yield* readInput(args.file))
+      const root = rootOf(args.direction)
+      const parts: Array<Uint8Array> = []
+      const lines = text.split("\n")
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i]!.trim()
+        if (line === "") continue
+        let json: unknown
+        try {
+          json = JSON.parse(line)
+        } catch (e) {
+          return yield* Effect.fail(new CliFailure(ExitCode.InvalidInput, `line ${i + 1}: not JSON: ${String(e)}`))
+        }
+        const message = Canonical.fromCanonical(root, json)
+        if (Either.isLeft(message)) {
+          return yield* Effect.fail(new CliFailure(ExitCode.InvalidInput, `line ${i + 1}: ${message.left.message}`))
+        }
+        parts.push(Codec.encode(root, message.right))
+      }
+      const all = Buffer.concat(parts)
+      yield* writeStdout(args.hex ? all.toString("hex") + "\n" : all)
+    })
+).pipe(Command.withDescription("encode canonical JSON lines into mirrord-protocol bytes"))
