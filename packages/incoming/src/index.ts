@@ -1,1 +1,6 @@
-export {}
+/**
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as LocalHttp from "./LocalHttp.js"

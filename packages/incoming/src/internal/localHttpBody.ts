@@ -1,0 +1,50 @@
+/**
+ * Pull-based reading of a request body stream, one frame at a time, with look-ahead
+ * (needed to choose the HTTP/1 framing of a body that declares none).
+ *
+ * @internal
+ */
+import type * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { BodyFrame } from "../LocalHttp.js"
+
+/** @internal */
+export class BodyReader<E> {
+  private readonly buffered: Array<BodyFrame> = []
+  private done = false
+
+  private constructor(private readonly pullChunk: Effect.Effect<Chunk.Chunk<BodyFrame>, Option.Option<E>>) {}
+
+  /** Opens the stream for pulling; the stream's resources live in the surrounding scope. */
+  static make<E>(body: Stream.Stream<BodyFrame, E>): Effect.Effect<BodyReader<E>, never, Scope.Scope> {
+    return Effect.map(Stream.toPull(body), (pull) => new BodyReader(pull))
+  }
+
+  /** The next frame, or `None` at the end of the body. Pulls upstream only when needed. */
+  readonly next: Effect.Effect<Option.Option<BodyFrame>, E> = Effect.suspend(() => {
+    const frame = this.buffered.shift()
+    if (frame !== undefined) return Effect.succeed(Option.some(frame))
+    if (this.done) return Effect.succeed(Option.none())
+    return Effect.matchEffect(this.pullChunk, {
+      onFailure: Option.match({
+        onNone: () => {
+          this.done = true
+          return Effect.succeed(Option.none<BodyFrame>())
+        },
+        onSome: (e: E) => Effect.fail(e)
+      }),
+      onSuccess: (chunk: Chunk.Chunk<BodyFrame>) => {
+        for (const f of chunk) this.buffered.push(f)
+        return this.next
+      }
+    })
+  })
+
+  /** Puts frames back in front (used after looking ahead). */
+  unshift(frames: ReadonlyArray<BodyFrame>): void {
+    this.buffered.unshift(...frames)
+  }
+}
