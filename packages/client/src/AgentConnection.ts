@@ -7,13 +7,36 @@
  * handled by the connection itself and not repeated there). The stream fails with an
  * `AgentConnectionError` when the connection is lost.
  *
+ * `make` / `layer` run it over an `@effect/platform` `Socket` obtained from the `SocketConnector`
+ * service (the caller provides the runtime, e.g. `NodeSocket.makeNet`), with the handshake
+ * (`Handshake`), a Ping/Pong keepalive and a diagnosis of silent drops (`Diagnosis`).
+ * `LogMessage`s are logged with Effect's logger at their level and also forwarded on `messages`.
+ *
+ * Backpressure: `send` suspends while `outboundCapacity` messages wait (plus a small fixed wire
+ * queue and one socket write in flight); the inbound mailbox holds `inboundCapacity` messages, and
+ * a full mailbox stops the decoder (Pongs and handshake answers then wait too). The
+ * runtime-neutral `Socket` cannot pause the OS socket, so raw bytes keep arriving into memory
+ * while decoding waits.
+ *
  * @since 0.1.0
  */
+import type * as Socket from "@effect/platform/Socket"
+import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Message"
+import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
+import type * as Version from "@mirrord-effect/protocol/Version"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Message"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
+import type * as Diagnosis from "./Diagnosis.js"
+import * as Handshake from "./Handshake.js"
+import * as internal from "./internal/connection.js"
 
 /**
  * @since 0.1.0
@@ -31,6 +54,8 @@ export class AgentConnectionError extends Data.TaggedError("AgentConnectionError
     | "Shutdown" // the connection's scope closed
   readonly detail: string
   readonly cause?: unknown
+  /** For `Lost` (and `PongTimeout`, `Write`, `NegotiationFailed` on a drop): the last messages sent, checked against the version. */
+  readonly diagnosis?: Diagnosis.Diagnosis
 }> {
   get message(): string {
     return `agent connection ${this.reason}: ${this.detail}`
@@ -56,3 +81,155 @@ export class AgentConnection extends Context.Tag("@mirrord-effect/client/AgentCo
   AgentConnection,
   AgentConnectionShape
 >() {}
+
+/**
+ * Where the agent listens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgentAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * Opens a (not yet running) `Socket` to an address — e.g.
+ * `(address) => NodeSocket.makeNet(address)` from `@effect/platform-node`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class SocketConnector extends Context.Tag("@mirrord-effect/client/AgentConnection/SocketConnector")<
+  SocketConnector,
+  (address: AgentAddress) => Effect.Effect<Socket.Socket, Socket.SocketError>
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSocketConnector = (
+  connect: (address: AgentAddress) => Effect.Effect<Socket.Socket, Socket.SocketError>
+): Layer.Layer<SocketConnector> => Layer.succeed(SocketConnector, connect)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Handshake.HandshakeOptions {
+  readonly address: AgentAddress
+  /** Messages `send` may queue before it suspends (default 256). */
+  readonly outboundCapacity?: number | undefined
+  /** Messages received but not yet consumed before decoding pauses (default 256). */
+  readonly inboundCapacity?: number | undefined
+  /** Time between a Pong and the next Ping (default 10 s; 0 disables the keepalive). */
+  readonly pingInterval?: Duration.DurationInput | undefined
+  /** How long a Ping may wait for its Pong, queueing included (default 30 s) → `PongTimeout`. */
+  readonly pongTimeout?: Duration.DurationInput | undefined
+  /** How long to wait for the TCP connection (default 10 s) → `Unreachable`. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** How many sent messages `Diagnosis` remembers (default 16). */
+  readonly sentRingSize?: number | undefined
+  /** Publish the version into this ref instead of a fresh one (it is set to `None` first). */
+  readonly versionRef?: SubscriptionRef.SubscriptionRef<Option.Option<Version.SemVer>> | undefined
+}
+
+/**
+ * A connection made by `make`: the shared contract plus its handshake and diagnosis.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LiveAgentConnection extends AgentConnectionShape, Handshake.HandshakeShape {
+  /** The last messages sent, checked against the current version. */
+  readonly diagnose: Effect.Effect<Diagnosis.Diagnosis>
+  /** Fails with the reason once the connection has ended. */
+  readonly closed: Effect.Effect<never, AgentConnectionError>
+}
+
+/**
+ * Connects to `options.address` and runs the connection in the current scope. Succeeds once
+ * the TCP connection is open (`Unreachable` otherwise); the handshake continues in the
+ * background — await `negotiated` for its outcome.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<LiveAgentConnection, AgentConnectionError, Scope.Scope | SocketConnector> =>
+  Effect.flatMap(SocketConnector, (connect) => internal.connectWith(connect, options))
+
+/**
+ * Runs the connection over a socket that has not been run yet (e.g. from `NodeSocket.layerNet`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromSocket = (
+  socket: Socket.Socket,
+  options: Omit<Options, "address"> & { readonly address?: AgentAddress | undefined }
+): Effect.Effect<LiveAgentConnection, AgentConnectionError, Scope.Scope> =>
+  internal.fromSocket(
+    socket,
+    { ...options, address: options.address ?? { host: "agent", port: 0 } },
+    options.address === undefined ? "agent" : `${options.address.host}:${options.address.port}`
+  )
+
+/**
+ * The connection, its `Handshake` and the negotiated `ProtocolVersion`. Built once the first
+ * handshake succeeded, so it fails with `Unreachable` or `NegotiationFailed` (or the reason the
+ * agent ended the connection).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<AgentConnection | Handshake.Handshake | ProtocolVersion.ProtocolVersion, AgentConnectionError, SocketConnector> =>
+  Layer.provideMerge(
+    Handshake.layerNegotiated,
+    Layer.scopedContext(
+      Effect.map(make(options), (connection) =>
+        Context.make(AgentConnection, connection).pipe(Context.add(Handshake.Handshake, connection)))
+    )
+  )
+
+/**
+ * An `AgentConnectionShape` from a plain pair, no socket (for embedding and tests). `send` is a
+ * function or a queue to offer to.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromStreams = (pair: {
+  readonly messages: Stream.Stream<DaemonMessage, AgentConnectionError>
+  readonly send: ((message: ClientMessage) => Effect.Effect<void, AgentConnectionError>) | Queue.Enqueue<ClientMessage>
+}): AgentConnectionShape => {
+  const send = pair.send
+  if (typeof send === "function") return { messages: pair.messages, send }
+  return {
+    messages: pair.messages,
+    // offering to a shut-down queue interrupts: report it as the connection being shut down
+    send: (message) =>
+      Queue.offer(send, message).pipe(
+        Effect.asVoid,
+        Effect.catchAllCause(() =>
+          Effect.fail(new AgentConnectionError({ reason: "Shutdown", detail: "the outbound queue is shut down" }))
+        )
+      )
+  }
+}
+
+/**
+ * `AgentConnection` from a plain pair, with a fixed `ProtocolVersion`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromStreams = (
+  pair: Parameters<typeof fromStreams>[0],
+  version: Version.SemVer | string
+): Layer.Layer<AgentConnection | ProtocolVersion.ProtocolVersion> =>
+  Layer.merge(Layer.succeed(AgentConnection, fromStreams(pair)), ProtocolVersion.fixed(version))

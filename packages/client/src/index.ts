@@ -4,3 +4,7 @@
 
 /** @since 0.1.0 */
 export * as AgentConnection from "./AgentConnection.js"
+/** @since 0.1.0 */
+export * as Diagnosis from "./Diagnosis.js"
+/** @since 0.1.0 */
+export * as Handshake from "./Handshake.js"
