@@ -33,7 +33,9 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
     // stream offset of the first pending byte, for error offsets
     let streamOffset = 0
 
-    const feed = (input: Chunk.Chunk<Uint8Array>): Array<A> | DecodeError => {
+    // messages decoded before a failure in the same input are still emitted, so the output
+    // never depends on how the byte stream was chunked
+    const feed = (input: Chunk.Chunk<Uint8Array>): { readonly out: Array<A>; readonly error?: DecodeError } => {
       const out: Array<A> = []
       for (const piece of input) {
         if (piece.length === 0) continue
@@ -72,23 +74,26 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
             needed = r.needed
             break
           }
-          return new DecodeError({
-            reason: r.reason,
-            offset: streamOffset + r.offset,
-            detail: r.detail,
-            path: r.path
-          })
+          return {
+            out,
+            error: new DecodeError({
+              reason: r.reason,
+              offset: streamOffset + r.offset,
+              detail: r.detail,
+              path: r.path
+            })
+          }
         }
       }
-      return out
+      return { out }
     }
 
     const loop: Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, IE | DecodeError, IE, Done, Done> = Channel
       .readWithCause({
         onInput: (input: Chunk.Chunk<Uint8Array>) => {
-          const out = feed(input)
-          if (out instanceof DecodeError) return Channel.fail(out)
-          return out.length === 0 ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), loop)
+          const { error, out } = feed(input)
+          const next = error === undefined ? loop : Channel.fail(error)
+          return out.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), next)
         },
         onFailure: Channel.failCause,
         onDone: (done: Done) =>

@@ -9,6 +9,8 @@ export * as Capability from "./Capability.js"
 /** @since 0.1.0 */
 export * as Codec from "./Codec.js"
 /** @since 0.1.0 */
+export * as Files from "./Files.js"
+/** @since 0.1.0 */
 export * as Message from "./Message.js"
 /** @since 0.1.0 */
 export * as MessageChannel from "./MessageChannel.js"
@@ -20,6 +22,8 @@ export * as ProtocolVersion from "./ProtocolVersion.js"
 export * as ResponseMode from "./ResponseMode.js"
 /** @since 0.1.0 */
 export * as Tcp from "./Tcp.js"
+/** @since 0.1.0 */
+export * as Types from "./Types.js"
 /** @since 0.1.0 */
 export * as VariantHistory from "./VariantHistory.js"
 /** @since 0.1.0 */

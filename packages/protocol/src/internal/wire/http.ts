@@ -8,6 +8,7 @@ import type { Codec, Json } from "./codec.js"
 import { canonFail, make } from "./codec.js"
 import { BytesSchema, hexCanon, hexFromCanon } from "./primitives.js"
 import type { Reader } from "./reader.js"
+import { asciiString } from "./reader.js"
 import { utf8Length, varSize } from "./writer.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -33,13 +34,16 @@ export const isMethod = isToken
 /** @internal */
 export const isHeaderName = (s: string): boolean => isToken(s) && s.length <= 0xffff && s === s.toLowerCase()
 
+/** 1 for the bytes a header value may not contain: controls except HTAB, and DEL */
+const NOT_IN_VALUE = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) NOT_IN_VALUE[c] = c === 0x09 ? 0 : 1
+NOT_IN_VALUE[0x7f] = 1
+
 /** Header value bytes: HTAB, SP..~, obs-text. @internal */
 export const isHeaderValue = (b: Uint8Array): boolean => {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!
-    if (c === 0x7f || (c < 0x20 && c !== 0x09)) return false
-  }
-  return true
+  let bad = 0
+  for (let i = 0; i < b.length; i++) bad |= NOT_IN_VALUE[b[i]!]!
+  return bad === 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,6 +318,35 @@ export const HeaderMapSchema = Schema.Array(
   Schema.filter((hs) => new Set(hs.map(([n]) => n)).size === hs.length, { message: () => "header names repeat" })
 ).annotations({ identifier: "HeaderMap" }) as unknown as Schema.Schema<HeaderMap>
 
+/**
+ * Reads a header name string. A name made only of token bytes comes back lower-cased, as
+ * `HeaderName::from_bytes` normalises it; otherwise `undefined` (invalid, reported by the caller
+ * after the values are read) — but invalid UTF-8 fails at once, as the Rust `String` read does.
+ */
+const readHeaderName = (r: Reader): string | undefined => {
+  const start = r.pos
+  const n = r.length()
+  r.need(n)
+  const b = r.buf
+  const at = r.pos
+  const end = at + n
+  let upper = false
+  let token = n > 0 && n <= 0xffff
+  for (let i = at; token && i < end; i++) {
+    const c = b[i]!
+    if (c >= 128 || TOKEN[c] === 0) token = false
+    else if (c >= 0x41 && c <= 0x5a) upper = true
+  }
+  if (!token) {
+    r.pos = start
+    r.str() // fails on invalid UTF-8; a valid but non-token name is invalid once the values are read
+    return undefined
+  }
+  r.pos = end
+  const name = asciiString(b, at, end)
+  return upper ? name.toLowerCase() : name
+}
+
 /** @internal */
 export const headerMap: Codec<HeaderMap> = make({
   typeName: "HeaderMap",
@@ -340,25 +373,40 @@ export const headerMap: Codec<HeaderMap> = make({
     const n = r.length()
     if (n > MAX_HEADER_NAMES) return r.invalid("TooManyHeaders", countAt, `header map declares ${n} names`)
     const out: Array<[string, Array<Uint8Array>]> = []
+    // duplicate names are rare: a linear scan is cheaper than a Map for a typical header count
     let index: Map<string, number> | undefined
     for (let i = 0; i < n; i++) {
       const nameAt = r.pos
-      const raw = r.str()
+      const name = readHeaderName(r)
       const k = r.length()
       const values: Array<Uint8Array> = []
-      for (let j = 0; j < k; j++) values.push(r.bytes(r.length()))
+      let badValueAt = -1
+      for (let j = 0; j < k; j++) {
+        const valueAt = r.pos
+        const v = r.bytes(r.length())
+        if (badValueAt < 0 && !isHeaderValue(v)) badValueAt = valueAt
+        values.push(v)
+      }
       // the entry is validated once its name and every value are read, as the http crate does
-      const name = raw.toLowerCase()
-      if (!isToken(raw) || raw.length > 0xffff) {
-        r.invalid("InvalidHeaderName", nameAt, `invalid header name ${JSON.stringify(raw.slice(0, 64))}`)
+      if (name === undefined) {
+        r.pos = nameAt
+        const raw = r.str()
+        return r.invalid("InvalidHeaderName", nameAt, `invalid header name ${JSON.stringify(raw.slice(0, 64))}`)
       }
-      for (const v of values) {
-        if (!isHeaderValue(v)) r.invalid("InvalidHeaderValue", nameAt, `invalid value for header ${name}`)
-      }
+      if (badValueAt >= 0) r.invalid("InvalidHeaderValue", badValueAt, `invalid value for header ${name}`)
       if (k === 0) continue
-      if (out.length > 0) index ??= new Map(out.map(([nm], ix) => [nm, ix]))
-      const prev = index?.get(name)
-      if (prev === undefined) {
+      let prev = -1
+      if (index !== undefined) prev = index.get(name) ?? -1
+      else {
+        for (let x = 0; x < out.length; x++) {
+          if (out[x]![0] === name) {
+            prev = x
+            break
+          }
+        }
+        if (out.length >= 16) index = new Map(out.map(([nm], ix) => [nm, ix]))
+      }
+      if (prev < 0) {
         index?.set(name, out.length)
         out.push([name, values])
       } else if (k === 1) out[prev] = [name, values] // insert: replaces earlier values

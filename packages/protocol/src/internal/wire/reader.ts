@@ -212,7 +212,7 @@ export class Reader {
     const b = this.buf
     const end = at + n
     this.pos = end
-    if (n < 64) {
+    if (n <= 64) {
       let ascii = true
       for (let i = at; i < end; i++) {
         if (b[i]! > 0x7f) {
@@ -220,11 +220,7 @@ export class Reader {
           break
         }
       }
-      if (ascii) {
-        let s = ""
-        for (let i = at; i < end; i++) s += String.fromCharCode(b[i]!)
-        return s
-      }
+      if (ascii) return asciiString(b, at, end)
     }
     try {
       return utf8Fatal.decode(b.subarray(at, end))
@@ -232,4 +228,45 @@ export class Reader {
       return this.invalid("InvalidUtf8", start, "invalid UTF-8 in string")
     }
   }
+}
+
+const buildAscii = (b: Uint8Array, start: number, end: number): string => {
+  if (end - start <= 4) {
+    let s = ""
+    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!)
+    return s
+  }
+  return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as Array<number>)
+}
+
+/** Short strings repeat (header names, methods, versions): a small direct-mapped cache of them. */
+const CACHE_BITS = 10
+const CACHED_MAX = 32
+const stringCache: Array<string | undefined> = new Array(1 << CACHE_BITS).fill(undefined)
+
+/**
+ * The string of bytes known to be ASCII. Building a string costs far more than hashing and
+ * comparing a few bytes, so short ones come from `stringCache` when they were seen before.
+ * @internal
+ */
+export const asciiString = (b: Uint8Array, start: number, end: number): string => {
+  const n = end - start
+  if (n > CACHED_MAX) return buildAscii(b, start, end)
+  let h = n
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 0x9e3779b1)
+  const slot = h >>> (32 - CACHE_BITS)
+  const hit = stringCache[slot]
+  if (hit !== undefined && hit.length === n) {
+    let same = true
+    for (let i = 0; i < n; i++) {
+      if (hit.charCodeAt(i) !== b[start + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return hit
+  }
+  const s = buildAscii(b, start, end)
+  stringCache[slot] = s
+  return s
 }

@@ -6,11 +6,41 @@
 
 const encoder = new TextEncoder()
 
-const NodeBuffer: { allocUnsafe(n: number): Uint8Array } | undefined = (globalThis as any).Buffer
+const NodeBuffer: { allocUnsafeSlow(n: number): { readonly buffer: ArrayBuffer } } | undefined = (globalThis as any).Buffer
 
-/** Every byte is written by the encoder, so the buffer need not be zeroed (Node: allocUnsafe). @internal */
+/** An ArrayBuffer whose bytes need not be zeroed: every byte is written by the encoder. */
+const uninitialised = (size: number): ArrayBuffer =>
+  NodeBuffer !== undefined ? NodeBuffer.allocUnsafeSlow(size).buffer : new ArrayBuffer(size)
+
+/** Carves buffers of up to `maxSize` out of shared slabs of `slabSize`. */
+const slabAllocator = (maxSize: number, slabSize: number) => {
+  let slab = new ArrayBuffer(0)
+  let used = 0
+  return (size: number): Uint8Array => {
+    if (used + size > slab.byteLength) {
+      slab = uninitialised(slabSize)
+      used = 0
+    }
+    const out = new Uint8Array(slab, used, size)
+    used = (used + size + 7) & ~7
+    return out
+  }
+}
+
+const SMALL_MAX = 4096
+const MEDIUM_MAX = 64 * 1024
+const small = slabAllocator(SMALL_MAX, 64 * 1024)
+const medium = slabAllocator(MEDIUM_MAX, 1024 * 1024)
+
+/**
+ * A plain `Uint8Array` of exactly `size` bytes. Allocating a fresh ArrayBuffer per message costs
+ * more than encoding it, so buffers up to 64 KiB are views into shared slabs (a view keeps its
+ * slab alive, as Node's pooled Buffers do: ≤ 64 KiB per small message, ≤ 1 MiB per medium one);
+ * larger ones get their own uninitialised ArrayBuffer.
+ * @internal
+ */
 export const allocBuffer = (size: number): Uint8Array =>
-  NodeBuffer !== undefined && size >= 4096 ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
+  size <= SMALL_MAX ? small(size) : size <= MEDIUM_MAX ? medium(size) : new Uint8Array(uninitialised(size), 0, size)
 
 /** @internal */
 export const varSize = (v: number): number => (v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x100000000 ? 5 : 9)

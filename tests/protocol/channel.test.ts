@@ -1,0 +1,58 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Codec from "@mirrord-effect/protocol/Codec"
+import * as MessageChannel from "@mirrord-effect/protocol/MessageChannel"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
+
+const decodeAll = (pieces: ReadonlyArray<Uint8Array>) =>
+  Effect.gen(function*() {
+    const seen: Array<string> = []
+    const result = yield* MessageChannel.decodeStream(Stream.fromIterable(pieces), Codec.decoder("ClientMessage")).pipe(
+      Stream.runForEach((m) => Effect.sync(() => seen.push(m._tag))),
+      Effect.either
+    )
+    return { seen, result }
+  })
+
+describe("MessageChannel.decodeWith", () => {
+  it.effect("emits the messages before an invalid one whatever the chunking", () =>
+    Effect.gen(function*() {
+      const bytes = Uint8Array.from([0x07, 0x07, 0xff])
+      const whole = yield* decodeAll([bytes])
+      const single = yield* decodeAll([...bytes].map((b) => Uint8Array.of(b)))
+      for (const run of [whole, single]) {
+        expect(run.seen).toEqual(["Ping", "Ping"])
+        expect(Either.isLeft(run.result) && run.result.left._tag === "DecodeError" && run.result.left.offset).toBe(2)
+      }
+    }))
+
+  it.effect("fails with Truncated when the stream ends inside a message, after the complete ones", () =>
+    Effect.gen(function*() {
+      const ping = Codec.encodeClientMessage({ _tag: "Ping" })
+      const steal = Codec.encodeClientMessage({
+        _tag: "TcpSteal",
+        value: { _tag: "PortSubscribe", value: { _tag: "All", value: 8080 } }
+      })
+      const run = yield* decodeAll([ping, steal.subarray(0, steal.length - 1)])
+      expect(run.seen).toEqual(["Ping"])
+      expect(Either.isLeft(run.result) && run.result.left.reason).toBe("Truncated")
+    }))
+
+  it.effect("a message split across many chunks is decoded once enough bytes arrived", () =>
+    Effect.gen(function*() {
+      const payload = new Uint8Array(100_000).map((_, i) => i & 0xff)
+      const data = Codec.encodeClientMessage({
+        _tag: "TcpSteal",
+        value: { _tag: "Data", value: { connection_id: 7n, bytes: payload } }
+      })
+      const pieces: Array<Uint8Array> = []
+      for (let i = 0; i < data.length; i += 1000) pieces.push(data.subarray(i, i + 1000))
+      const out = yield* MessageChannel.decodeStream(Stream.fromIterable(pieces), Codec.decoder("ClientMessage")).pipe(
+        Stream.runCollect
+      )
+      const m = Chunk.unsafeGet(out, 0)
+      expect(m._tag === "TcpSteal" && m.value._tag === "Data" && Buffer.compare(m.value.value.bytes, payload)).toBe(0)
+    }))
+})
