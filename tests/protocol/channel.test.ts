@@ -56,3 +56,37 @@ describe("MessageChannel.decodeWith", () => {
       expect(m._tag === "TcpSteal" && m.value._tag === "Data" && Buffer.compare(m.value.value.bytes, payload)).toBe(0)
     }))
 })
+
+describe("Codec.encodeToSegments", () => {
+  it.effect("concatenated segments equal the plain encoding; large payloads are referenced, not copied", () =>
+    Effect.sync(() => {
+      const big = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff)
+      const small = Uint8Array.of(1, 2, 3)
+      const messages = [
+        { _tag: "Ping" as const },
+        { _tag: "TcpSteal" as const, value: { _tag: "Data" as const, value: { connection_id: 1n, bytes: big } } },
+        { _tag: "TcpSteal" as const, value: { _tag: "Data" as const, value: { connection_id: 2n, bytes: small } } },
+        { _tag: "TcpSteal" as const, value: { _tag: "Data" as const, value: { connection_id: 300n, bytes: big } } }
+      ]
+      const segments = Codec.encodeToSegments("ClientMessage", messages)
+      expect(Buffer.compare(Buffer.concat(segments), Codec.encodeAll("ClientMessage", messages))).toBe(0)
+      expect(segments.filter((s) => s === big)).toHaveLength(2)
+    }))
+
+  it.effect("the streaming encoder output decodes back to the same messages", () =>
+    Effect.gen(function*() {
+      const big = new Uint8Array(20_000).fill(9)
+      const messages = Array.from({ length: 5 }, (_, i) => ({
+        _tag: "TcpSteal" as const,
+        value: { _tag: "Data" as const, value: { connection_id: BigInt(i), bytes: i % 2 === 0 ? big : Uint8Array.of(i) } }
+      }))
+      const bytes = yield* MessageChannel.encodeStream("ClientMessage", Stream.fromIterable(messages)).pipe(
+        Stream.runCollect
+      )
+      const back = yield* MessageChannel.decodeStream(Stream.fromChunk(bytes), Codec.decoder("ClientMessage")).pipe(
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(back).map((m) => m._tag === "TcpSteal" && m.value._tag === "Data" && m.value.value.bytes.length))
+        .toEqual([20_000, 1, 20_000, 1, 20_000])
+    }))
+})

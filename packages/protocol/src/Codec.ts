@@ -8,7 +8,7 @@
  */
 import * as semver from "semver"
 import type { RawDecodeResult } from "./internal/decode.js"
-import { decodeOne, DEFAULT_MAX_MESSAGE_BYTES, encodeMany, encodeOne } from "./internal/decode.js"
+import { decodeOne, DEFAULT_MAX_MESSAGE_BYTES, encodeMany, encodeOne, encodeSegments } from "./internal/decode.js"
 import { root } from "./internal/messages/index.js"
 import type { Codec, EnumDef } from "./internal/wire/codec.js"
 import { enums } from "./internal/wire/codec.js"
@@ -166,6 +166,20 @@ export const encode = <R extends Root>(rootName: R, message: MessageOf<R>): Uint
  */
 export const encodeAll = <R extends Root>(rootName: R, messages: Iterable<MessageOf<R>>): Uint8Array =>
   encodeMany(roots[rootName] as Codec<MessageOf<R>>, messages)
+
+/**
+ * Encodes messages as a list of buffers that, concatenated, are their encoding: large payloads
+ * (8 KiB and more) are referenced, not copied, so a 1 MiB body frame costs a few bytes of
+ * encoding work. The buffers share memory with the messages: do not mutate a payload until
+ * the buffers are written. This is what the streaming encoder (`MessageChannel`) uses.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeToSegments = <R extends Root>(
+  rootName: R,
+  messages: Iterable<MessageOf<R>>
+): ReadonlyArray<Uint8Array> => encodeSegments(roots[rootName] as Codec<MessageOf<R>>, messages)
 
 /**
  * The encoded size of a message, without encoding it.

@@ -8,7 +8,7 @@
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
-import { encodeMany } from "./internal/decode.js"
+import { encodeSegments } from "./internal/decode.js"
 import { root } from "./internal/messages/index.js"
 import type { Codec } from "./internal/wire/codec.js"
 import type { Decoder, DecodeOptions } from "./Codec.js"
@@ -112,7 +112,8 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
   })
 
 /**
- * Messages → bytes: each input chunk becomes one buffer (sized exactly, allocated once).
+ * Messages → bytes: each input chunk becomes one buffer (sized exactly, allocated once), or a
+ * few when messages carry large payloads, which are passed through without a copy.
  *
  * @since 0.1.0
  * @category encoding
@@ -121,7 +122,9 @@ export const encodeWith = <A>(codec: Codec<A>) =>
 <IE = never, Done = unknown>(): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<A>, IE, IE, Done, Done> => {
   const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<A>, IE, IE, Done, Done> = Channel.readWithCause({
     onInput: (input: Chunk.Chunk<A>) =>
-      Chunk.isEmpty(input) ? loop : Channel.zipRight(Channel.write(Chunk.of(encodeMany(codec, input))), loop),
+      Chunk.isEmpty(input)
+        ? loop
+        : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(encodeSegments(codec, input))), loop),
     onFailure: Channel.failCause,
     onDone: Channel.succeed
   })

@@ -5,7 +5,7 @@
 import type { Codec } from "./wire/codec.js"
 import type { InvalidReason } from "./wire/reader.js"
 import { INCOMPLETE, IncompleteSignal, InvalidSignal, Reader } from "./wire/reader.js"
-import { allocBuffer, Writer } from "./wire/writer.js"
+import { allocBuffer, sizeStats, Writer } from "./wire/writer.js"
 
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -76,4 +76,20 @@ export const encodeMany = <A>(codec: Codec<A>, messages: Iterable<A>): Uint8Arra
   const w = new Writer(allocBuffer(size))
   for (const m of list) codec.write(w, m)
   return w.buf
+}
+
+/**
+ * Encodes messages back to back as a list of buffers: the small parts in one allocation, large
+ * payloads (≥ ZERO_COPY_MIN) referenced, not copied. Concatenated, they equal `encodeMany`.
+ * @internal
+ */
+export const encodeSegments = <A>(codec: Codec<A>, messages: Iterable<A>): Array<Uint8Array> => {
+  const list: ReadonlyArray<A> = Array.isArray(messages) ? messages : Array.from(messages)
+  sizeStats.large = 0
+  let size = 0
+  for (let i = 0; i < list.length; i++) size += codec.size(list[i]!)
+  const w = new Writer(allocBuffer(size - sizeStats.large))
+  w.segments = []
+  for (let i = 0; i < list.length; i++) codec.write(w, list[i]!)
+  return w.finishSegments()
 }

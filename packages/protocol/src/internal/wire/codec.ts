@@ -6,6 +6,8 @@
 import * as Schema from "effect/Schema"
 import type { Reader } from "./reader.js"
 import { InvalidSignal } from "./reader.js"
+import type { FieldsAccess } from "./specialize.js"
+import { specialize } from "./specialize.js"
 import type { Writer } from "./writer.js"
 import { varSize } from "./writer.js"
 
@@ -78,21 +80,12 @@ export const struct = <const F extends Fields>(typeName: string, fields: F): Cod
   const keys = Object.keys(fields)
   const codecs = keys.map((k) => fields[k]!)
   const n = keys.length
+  const fast = specialize(keys, codecs)
   return make<StructOf<F>>({
     typeName,
-    size: (a) => {
-      let s = 0
-      for (let i = 0; i < n; i++) s += codecs[i]!.size((a as any)[keys[i]!])
-      return s
-    },
-    write: (w, a) => {
-      for (let i = 0; i < n; i++) codecs[i]!.write(w, (a as any)[keys[i]!])
-    },
-    read: (r) => {
-      const o: any = {}
-      for (let i = 0; i < n; i++) o[keys[i]!] = codecs[i]!.read(r)
-      return o
-    },
+    size: fast.size,
+    write: fast.write,
+    read: fast.read,
     toCanon: (a) => {
       const o: Record<string, Json> = {}
       for (let i = 0; i < n; i++) o[keys[i]!] = codecs[i]!.toCanon((a as any)[keys[i]!])
@@ -187,19 +180,38 @@ interface Variant {
   readonly spec: VariantSpec
   readonly keys: ReadonlyArray<string>
   readonly codecs: ReadonlyArray<Codec<any>>
+  /** the variant's payload (everything after the tag) */
+  readonly payload: FieldsAccess
 }
+
+const tupleAccess = (name: string, codecs: ReadonlyArray<Codec<any>>): FieldsAccess => ({
+  size: (a) => {
+    let s = 0
+    for (let k = 0; k < codecs.length; k++) s += codecs[k]!.size(a.values[k])
+    return s
+  },
+  write: (w, a) => {
+    for (let k = 0; k < codecs.length; k++) codecs[k]!.write(w, a.values[k])
+  },
+  read: (r) => {
+    const values = new Array(codecs.length)
+    for (let k = 0; k < codecs.length; k++) values[k] = codecs[k]!.read(r)
+    return { _tag: name, values }
+  }
+})
 
 const variantOf = (name: string, spec: VariantSpec): Variant => {
   switch (spec.kind) {
     case "unit":
-      return { name, spec, keys: [], codecs: [] }
+      return { name, spec, keys: [], codecs: [], payload: specialize([], [], name) }
     case "newtype":
-      return { name, spec, keys: ["value"], codecs: [spec.codec] }
+      return { name, spec, keys: ["value"], codecs: [spec.codec], payload: specialize(["value"], [spec.codec], name) }
     case "tuple":
-      return { name, spec, keys: [], codecs: spec.codecs }
+      return { name, spec, keys: [], codecs: spec.codecs, payload: tupleAccess(name, spec.codecs) }
     case "fields": {
       const keys = Object.keys(spec.fields)
-      return { name, spec, keys, codecs: keys.map((k) => spec.fields[k]!) }
+      const codecs = keys.map((k) => spec.fields[k]!)
+      return { name, spec, keys, codecs, payload: specialize(keys, codecs, name) }
     }
   }
 }
@@ -212,39 +224,26 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
   const variants = Object.keys(specs).map((k) => variantOf(k, specs[k]!))
   const def: EnumDef = { id: enumRegistry.length, name: typeName, variantNames: variants.map((v) => v.name) }
   enumRegistry.push(def)
-  const index: Record<string, number> = Object.create(null)
-  variants.forEach((v, i) => (index[v.name] = i))
+  if (variants.length > 250) throw new TypeError(`${typeName}: tags above 250 need a wider varint`)
+  const index = new Map(variants.map((v, i) => [v.name, i]))
   const count = variants.length
   const id = def.id
+  const payloads = variants.map((v) => v.payload)
 
   const indexOf = (a: { readonly _tag: string }): number => {
-    const i = index[a._tag]
+    const i = index.get(a._tag)
     if (i === undefined) throw new TypeError(`${typeName}: unknown variant ${String(a._tag)}`)
     return i
   }
 
   const codec = make<EnumOf<V>>({
     typeName,
-    size: (a: any) => {
-      const i = indexOf(a)
-      const v = variants[i]!
-      let s = varSize(i)
-      if (v.spec.kind === "tuple") {
-        for (let k = 0; k < v.codecs.length; k++) s += v.codecs[k]!.size(a.values[k])
-      } else {
-        for (let k = 0; k < v.codecs.length; k++) s += v.codecs[k]!.size(a[v.keys[k]!])
-      }
-      return s
-    },
+    // every enum here has fewer than 251 variants: the tag is always one byte
+    size: (a: any) => 1 + payloads[indexOf(a)]!.size(a),
     write: (w, a: any) => {
       const i = indexOf(a)
-      const v = variants[i]!
-      w.varint(i)
-      if (v.spec.kind === "tuple") {
-        for (let k = 0; k < v.codecs.length; k++) v.codecs[k]!.write(w, a.values[k])
-      } else {
-        for (let k = 0; k < v.codecs.length; k++) v.codecs[k]!.write(w, a[v.keys[k]!])
-      }
+      w.u8(i)
+      payloads[i]!.write(w, a)
     },
     read: (r) => {
       const at = r.pos
@@ -260,19 +259,10 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
           [typeName]
         )
       }
-      const v = variants[i]!
       try {
-        if (v.spec.kind === "unit") return { _tag: v.name } as any
-        if (v.spec.kind === "tuple") {
-          const values = new Array(v.codecs.length)
-          for (let k = 0; k < v.codecs.length; k++) values[k] = v.codecs[k]!.read(r)
-          return { _tag: v.name, values } as any
-        }
-        const o: any = { _tag: v.name }
-        for (let k = 0; k < v.codecs.length; k++) o[v.keys[k]!] = v.codecs[k]!.read(r)
-        return o
+        return payloads[i]!.read(r)
       } catch (e) {
-        if (e instanceof InvalidSignal) e.path.unshift(`${typeName}::${v.name}`)
+        if (e instanceof InvalidSignal) e.path.unshift(`${typeName}::${variants[i]!.name}`)
         throw e
       }
     },
@@ -295,7 +285,7 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
     },
     fromCanon: (j, path) => {
       if (!isObject(j) || typeof j.$ !== "string") return canonFail(path, `expected {"$": variant} for ${typeName}`)
-      const i = index[j.$]
+      const i = index.get(j.$)
       if (i === undefined) return canonFail(path, `${typeName} has no variant ${j.$}`)
       const v = variants[i]!
       const p = `${path}/${typeName}::${v.name}`

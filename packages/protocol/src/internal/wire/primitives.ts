@@ -5,7 +5,7 @@
 import * as Schema from "effect/Schema"
 import type { Codec, Json } from "./codec.js"
 import { canonFail, make } from "./codec.js"
-import { utf8Length, varSize, varSizeBig } from "./writer.js"
+import { sizeStats, utf8Length, varSize, varSizeBig, ZERO_COPY_MIN } from "./writer.js"
 
 const intCanon = (typeName: string, min: number, max: number) => (j: unknown, p: string): number => {
   if (typeof j !== "number" || !Number.isInteger(j) || j < min || j > max) {
@@ -192,7 +192,11 @@ export const BytesSchema = Schema.Uint8ArrayFromSelf.annotations({
 const bytesCodec = (typeName: string): Codec<Uint8Array> =>
   make({
     typeName,
-    size: (a) => varSize(a.length) + a.length,
+    size: (a) => {
+      const n = a.length
+      if (n >= ZERO_COPY_MIN) sizeStats.large += n
+      return varSize(n) + n
+    },
     write: (w, a) => w.bytes(a),
     read: (r) => r.bytes(r.length()),
     toCanon: hexCanon,

@@ -42,6 +42,20 @@ const medium = slabAllocator(MEDIUM_MAX, 1024 * 1024)
 export const allocBuffer = (size: number): Uint8Array =>
   size <= SMALL_MAX ? small(size) : size <= MEDIUM_MAX ? medium(size) : new Uint8Array(uninitialised(size), 0, size)
 
+/**
+ * Payloads at least this large are not copied by the segmented encoder: the encoded message
+ * becomes a list of buffers that references them (written with one writev by sockets).
+ * @internal
+ */
+export const ZERO_COPY_MIN = 8 * 1024
+
+/**
+ * Bytes of zero-copy-sized payloads counted by the last size pass (`size` functions add to it;
+ * the segmented encoder resets it first). Module state is safe: encoding is synchronous.
+ * @internal
+ */
+export const sizeStats = { large: 0 }
+
 /** @internal */
 export const varSize = (v: number): number => (v < 251 ? 1 : v < 0x10000 ? 3 : v < 0x100000000 ? 5 : 9)
 
@@ -117,10 +131,28 @@ export class Writer {
     this.pos = p
   }
 
+  /** Set by the segmented encoder: large payloads are referenced here instead of copied. */
+  segments: Array<Uint8Array> | undefined = undefined
+  private segmentStart = 0
+
   bytes(v: Uint8Array): void {
     this.varint(v.length)
+    if (this.segments !== undefined && v.length >= ZERO_COPY_MIN) {
+      if (this.pos > this.segmentStart) this.segments.push(this.buf.subarray(this.segmentStart, this.pos))
+      this.segments.push(v)
+      this.segmentStart = this.pos
+      return
+    }
     this.buf.set(v, this.pos)
     this.pos += v.length
+  }
+
+  /** Ends segmented output: the buffers that make up everything written, in order. */
+  finishSegments(): Array<Uint8Array> {
+    const out = this.segments ?? []
+    if (this.pos > this.segmentStart) out.push(this.buf.subarray(this.segmentStart, this.pos))
+    this.segmentStart = this.pos
+    return out
   }
 
   raw(v: Uint8Array): void {
