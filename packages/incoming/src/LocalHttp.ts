@@ -82,6 +82,12 @@ export interface LocalRequest<E = never> {
   readonly version: HttpVersion
   readonly headers: HeaderMap
   readonly body: Stream.Stream<BodyFrame, E>
+  /**
+   * More body frames may still arrive (a chunked upload in progress). An HTTP/1.1 request that
+   * declares no framing is then sent at once with `transfer-encoding: chunked`, as hyper does
+   * for an open body, instead of waiting to see whether the body has data.
+   */
+  readonly bodyOpen?: boolean | undefined
 }
 
 /**

@@ -129,6 +129,9 @@ export interface PreparedH1 {
   readonly requestKeepAlive: boolean
 }
 
+const isUpgradeRequest = (headers: HeaderMap): boolean =>
+  has(headers, "upgrade") && hasToken(headers, "connection", "upgrade")
+
 const invalid = (detail: string) => new LocalHttpError({ reason: "Protocol", detail: `invalid request: ${detail}` })
 
 /**
@@ -167,6 +170,10 @@ export const prepare = <E>(request: LocalRequest<E>): Effect.Effect<PreparedH1, 
         )
       }
       framing = { _tag: "Length", length: parseInt(first, 10) }
+    } else if (request.bodyOpen === true && lineVersion === "HTTP/1.1" && !isUpgradeRequest(request.headers)) {
+      // the body is still arriving: send the head now rather than wait for its first frame
+      framing = { _tag: "Chunked" }
+      extraHeaders.push(["transfer-encoding", "chunked"])
     } else {
       framing = { _tag: "Unknown" }
     }
@@ -179,7 +186,7 @@ export const prepare = <E>(request: LocalRequest<E>): Effect.Effect<PreparedH1, 
       framing,
       extraHeaders,
       lineVersion,
-      expectsUpgrade: has(request.headers, "upgrade") && hasToken(request.headers, "connection", "upgrade"),
+      expectsUpgrade: isUpgradeRequest(request.headers),
       requestKeepAlive
     })
   })

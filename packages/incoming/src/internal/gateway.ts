@@ -1,0 +1,204 @@
+/**
+ * The gateway: one fiber per HTTP request from the agent. It sends the request to the local
+ * app (retrying only while the request cannot have reached it), frames the response for the
+ * agent (steal) or reads and discards it (mirror), and after a `101` relays the upgraded
+ * connection from the same fiber, so the 101 message always precedes the first `Data`.
+ *
+ * @internal
+ */
+import type { RequestVariant, ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
+import type { HeaderMap, HttpVersion, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { LocalTarget, UpgradedConnection } from "../LocalHttp.js"
+import type { ResponseHead, ResponseIds } from "../ResponseFraming.js"
+import { frame } from "../ResponseFraming.js"
+import type { SubscriptionMode } from "../Subscription.js"
+import type { Attachment, ConnectionState, GatewayHandle, ProxyContext } from "./attachment.js"
+import { pruneConnection, steal } from "./attachment.js"
+import { badGateway } from "./badGateway.js"
+import type { LocalHttpError } from "./localHttpError.js"
+import * as Relay from "./relay.js"
+import type { RequestBodyAborted } from "./requestBody.js"
+
+/** One request as the router hands it over. @internal */
+export interface GatewayRequest {
+  readonly mode: SubscriptionMode
+  readonly variant: RequestVariant
+  /** Steal only: the response mode snapshotted when the request arrived. */
+  readonly responseMode: ResponseMode
+  readonly ids: ResponseIds
+  readonly method: string
+  readonly uri: string
+  readonly version: HttpVersion
+  readonly headers: HeaderMap
+  readonly target: LocalTarget
+}
+
+const responseKind = (message: LayerTcpSteal): string | undefined => {
+  switch (message._tag) {
+    case "HttpResponse":
+      return "Basic"
+    case "HttpResponseFramed":
+      return "Framed"
+    case "HttpResponseChunked":
+      return message.value._tag === "Start" ? "Chunked" : message.value._tag === "Error" ? "ChunkedError" : undefined
+    default:
+      return undefined
+  }
+}
+
+const responseBytes = (message: LayerTcpSteal): number => {
+  const frames = (list: ReadonlyArray<{ readonly _tag: string; readonly value: unknown }>) =>
+    list.reduce((n, f) => (f._tag === "Data" ? n + (f.value as Uint8Array).length : n), 0)
+  switch (message._tag) {
+    case "HttpResponse":
+      return message.value.internal_response.body.length
+    case "HttpResponseFramed":
+      return frames(message.value.internal_response.body)
+    case "HttpResponseChunked":
+      return message.value._tag === "Start"
+        ? frames(message.value.value.internal_response.body)
+        : message.value._tag === "Body"
+        ? frames(message.value.value.frames)
+        : 0
+    default:
+      return 0
+  }
+}
+
+/** Sends one response message, counted in the metrics. @internal */
+export const sendResponse = (ctx: ProxyContext, attachment: Attachment, message: LayerTcpSteal): Effect.Effect<void> => {
+  const kind = responseKind(message)
+  return Effect.all([
+    kind === undefined ? Effect.void : ctx.metrics.response(kind),
+    ctx.metrics.bytesOut(responseBytes(message)),
+    attachment.send(steal(message))
+  ], { discard: true })
+}
+
+const upgrade = (
+  ctx: ProxyContext,
+  attachment: Attachment,
+  request: GatewayRequest,
+  head: ResponseHead,
+  connection: UpgradedConnection,
+  state: ConnectionState
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const handle = yield* Relay.makeHandle(ctx.options.tcpDataBufferMessages)
+    // Registered before the 101 goes out: the agent may send Data as soon as it has the 101.
+    state.relay = handle
+    const connectionId = request.ids.connection_id
+    const relay = Effect.gen(function*() {
+      if (request.mode === "steal") {
+        yield* Stream.runForEach(
+          frame(request.responseMode, request.ids, head, Stream.empty, { readyFrames: ctx.options.responseReadyFrames }),
+          (message) => sendResponse(ctx, attachment, message)
+        )
+      }
+      yield* Relay.relayStream(ctx, attachment, request.mode, connectionId, connection, handle, state)
+    })
+    yield* Effect.acquireUseRelease(
+      Effect.sync(() => {
+        ctx.counters.relays++
+      }),
+      () => ctx.metrics.trackConnection(relay),
+      () =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            ctx.counters.relays--
+          }),
+          Relay.unregister(attachment, request.mode, connectionId, handle, state)
+        )
+    )
+  })
+
+/**
+ * Runs one request to completion. Cancellation (the agent's `Close`, `ErrorV1/V2`, agent loss)
+ * interrupts this fiber, and nothing more is sent for the request.
+ *
+ * @internal
+ */
+export const run = (
+  ctx: ProxyContext,
+  attachment: Attachment,
+  request: GatewayRequest,
+  handle: GatewayHandle,
+  state: ConnectionState
+): Effect.Effect<void> => {
+  const { ids, mode } = request
+  const attempt: Effect.Effect<void, LocalHttpError | RequestBodyAborted> = Effect.scoped(Effect.gen(function*() {
+    const response = yield* ctx.localHttp.send(request.target, {
+      method: request.method,
+      uri: request.uri,
+      version: request.version,
+      headers: request.headers,
+      body: handle.body.replay,
+      bodyOpen: handle.body.isOpen()
+    })
+    // No retry after the head: the request has reached the app.
+    yield* handle.body.stopCaching
+    const head: ResponseHead = { status: response.status, version: response.version, headers: response.headers }
+    if (Option.isSome(response.upgraded)) return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
+    if (mode === "mirror") return yield* Stream.runDrain(response.body)
+    yield* Stream.runForEach(
+      frame(request.responseMode, ids, head, response.body, { readyFrames: ctx.options.responseReadyFrames }),
+      (message) => sendResponse(ctx, attachment, message)
+    )
+  }))
+
+  const backoff = ctx.options.retryBackoff
+  const loop = (failures: number): Effect.Effect<void> =>
+    Effect.catchAll(attempt, (error) =>
+      Effect.gen(function*() {
+        if (error._tag === "RequestBodyAborted") {
+          // The agent gave up on the request: nothing to answer.
+          return yield* Effect.logDebug(`request ${ids.connection_id}/${ids.request_id}: ${error.detail}`)
+        }
+        yield* ctx.metrics.error(error.reason)
+        const delay = backoff[failures]
+        if (error.retryable && delay !== undefined) {
+          // A pooled connection that died before the request was written is replaced at once.
+          yield* Effect.sleep(error.reason === "ClosedBeforeWrite" ? Duration.zero : delay)
+          return yield* loop(failures + 1)
+        }
+        yield* Effect.logDebug(`request ${ids.connection_id}/${ids.request_id} failed: ${error.message}`)
+        if (mode === "steal") {
+          yield* ctx.metrics.response("BadGateway")
+          yield* attachment.send(
+            steal(badGateway(ids, request.version, error.message, ctx.options.badGatewayVersion))
+          )
+        }
+      }))
+
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      ctx.counters.gateways++
+    }),
+    () =>
+      ctx.metrics.trackRequest(loop(0)).pipe(
+        Effect.withSpan("IncomingProxy.request", {
+          attributes: {
+            "mirrord.mode": mode,
+            "mirrord.connection_id": String(ids.connection_id),
+            "mirrord.request_id": ids.request_id,
+            "mirrord.port": ids.port,
+            "mirrord.request_variant": request.variant,
+            "mirrord.response_mode": mode === "steal" ? request.responseMode : "none",
+            "http.method": request.method,
+            "http.version": request.version
+          }
+        })
+      ),
+    () =>
+      Effect.gen(function*() {
+        ctx.counters.gateways--
+        yield* handle.body.release
+        if (state.gateways.get(ids.request_id) === handle) state.gateways.delete(ids.request_id)
+        yield* pruneConnection(attachment, mode, ids.connection_id, state)
+      })
+  )
+}
