@@ -80,7 +80,8 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
               reason: r.reason,
               offset: streamOffset + r.offset,
               detail: r.detail,
-              path: r.path
+              path: r.path,
+              variantIndex: r.variantIndex
             })
           }
         }

@@ -41,6 +41,8 @@ export class DecodeError extends Data.TaggedError("DecodeError")<{
   readonly detail: string
   /** enum path from the root message down to the enum that failed, outermost first */
   readonly path: ReadonlyArray<string>
+  /** for UnknownVariant: the variant index that was read (the enum is the last element of `path`) */
+  readonly variantIndex?: number | undefined
 }> {
   get message(): string {
     const where = this.path.length > 0 ? ` in ${this.path.join(" / ")}` : ""

@@ -20,6 +20,8 @@ export type RawDecodeResult<A> =
     readonly offset: number
     readonly detail: string
     readonly path: ReadonlyArray<string>
+    /** for UnknownVariant: the variant index read (the enum is the last element of `path`) */
+    readonly variantIndex?: number | undefined
   }
 
 /**
@@ -49,7 +51,8 @@ export const decodeOne = <A>(
         reason: e.reason,
         offset: e.offset - offset,
         detail: e.detail,
-        path: e.path
+        path: e.path,
+        variantIndex: e.variantIndex
       }
     }
     // a bug in a codec must not escape as a throw either

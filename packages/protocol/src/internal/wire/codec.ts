@@ -256,7 +256,8 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
           i < count
             ? `${typeName} variant ${i} (${variants[i]!.name}) is not known at this protocol version (${allowed} variants)`
             : `${typeName} has ${count} variants, tag is ${i}`,
-          [typeName]
+          [typeName],
+          i
         )
       }
       try {

@@ -32,7 +32,9 @@ export class InvalidSignal {
     readonly offset: number,
     readonly detail: string,
     /** enum path from the root, outermost first, e.g. ["ClientMessage::TcpSteal", "LayerTcpSteal"] */
-    readonly path: Array<string> = []
+    readonly path: Array<string> = [],
+    /** for UnknownVariant: the variant index that was read */
+    readonly variantIndex?: number
   ) {}
 }
 
