@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     setupFiles: ["./vitest.setup.ts"],
+    // the CLI tests run the built bin: build once first
+    globalSetup: ["./vitest.globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     sequence: { concurrent: true },

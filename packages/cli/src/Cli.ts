@@ -9,7 +9,9 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { capabilitiesCommand } from "./commands/capabilities.js"
 import { decodeCommand } from "./commands/decode.js"
+import { demoCommand } from "./commands/demo.js"
 import { encodeCommand } from "./commands/encode.js"
+import { stealCommand } from "./commands/steal.js"
 
 const logLevel = Options.choice("log-level", ["trace", "debug", "info", "warning", "error", "none"]).pipe(
   Options.optional,
@@ -18,7 +20,7 @@ const logLevel = Options.choice("log-level", ["trace", "debug", "info", "warning
 
 const root = Command.make("mirrord-effect", { logLevel }).pipe(
   Command.withDescription("mirrord's incoming-traffic pipeline in TypeScript + Effect"),
-  Command.withSubcommands([decodeCommand, encodeCommand, capabilitiesCommand])
+  Command.withSubcommands([demoCommand, stealCommand, decodeCommand, encodeCommand, capabilitiesCommand])
 )
 
 const levels = {

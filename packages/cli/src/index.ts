@@ -6,3 +6,7 @@
 export * as Cli from "./Cli.js"
 /** @since 0.1.0 */
 export * as ExitCode from "./ExitCode.js"
+/** @since 0.1.0 */
+export * as Demo from "./demo/Demo.js"
+/** @since 0.1.0 */
+export * as DemoTable from "./demo/Table.js"

@@ -1048,14 +1048,17 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         return duplexOf(state)
       })
 
+    // the clients are read when the effect runs, not when it is built
     const closeClient = (reason: string, clientId?: number) =>
-      Effect.forEach(
-        [...clients.values()].filter((c) => clientId === undefined || c.id === clientId),
-        (client) =>
-          Effect.ignore(send(client, { _tag: "Close", value: reason })).pipe(
-            Effect.zipRight(Effect.sync(() => client.socket.end()))
-          ),
-        { discard: true }
+      Effect.suspend(() =>
+        Effect.forEach(
+          [...clients.values()].filter((c) => clientId === undefined || c.id === clientId),
+          (client) =>
+            Effect.ignore(send(client, { _tag: "Close", value: reason })).pipe(
+              Effect.zipRight(Effect.sync(() => client.socket.end()))
+            ),
+          { discard: true }
+        )
       )
 
     const awaitSubscription = (port: number, mode?: "steal" | "mirror") =>

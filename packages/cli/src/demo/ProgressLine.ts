@@ -1,0 +1,41 @@
+/**
+ * A status line on stderr: rewritten in place (`\r`, cleared to the end of the line) when
+ * stderr is a terminal, one plain line per update otherwise (logs and pipes stay readable).
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProgressLine {
+  readonly update: (text: string) => void
+  /** Erases the line on a terminal (nothing to do otherwise). */
+  readonly clear: () => void
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (stream: NodeJS.WriteStream = process.stderr): ProgressLine => {
+  const tty = stream.isTTY === true
+  let shown = false
+  return {
+    update: (text) => {
+      if (tty) {
+        // a pseudo-terminal may report 0 columns
+        const width = stream.columns || 120
+        stream.write(`\r${text.slice(0, Math.max(10, width - 1))}\x1b[K`)
+        shown = true
+      } else {
+        stream.write(`${text}\n`)
+      }
+    },
+    clear: () => {
+      if (tty && shown) stream.write("\r\x1b[K")
+      shown = false
+    }
+  }
+}
