@@ -90,3 +90,34 @@ describe("Codec.encodeToSegments", () => {
         .toEqual([20_000, 1, 20_000, 1, 20_000])
     }))
 })
+
+describe("maxMessageBytes", () => {
+  const framed = (frames: number) =>
+    Codec.encodeClientMessage({
+      _tag: "TcpSteal",
+      value: {
+        _tag: "HttpResponseFramed",
+        value: {
+          port: 80,
+          connection_id: 1n,
+          request_id: 0,
+          internal_response: {
+            status: 200,
+            version: "HTTP/1.1",
+            headers: [],
+            body: Array.from({ length: frames }, () => ({ _tag: "Data" as const, value: new Uint8Array(100) }))
+          }
+        }
+      }
+    })
+
+  it("a message whose parts each fit but whose total exceeds the limit is Invalid, present or not", () => {
+    const bytes = framed(20) // ~2 KiB of 100-byte frames
+    const decoder = Codec.decoder("ClientMessage", { maxMessageBytes: 1000 })
+    const whole = decoder.decode(bytes)
+    const cut = decoder.decode(bytes.subarray(0, 1500))
+    expect(whole._tag === "Invalid" && whole.reason).toBe("MessageTooLarge")
+    expect(cut._tag === "Invalid" && cut.reason).toBe("MessageTooLarge")
+    expect(Codec.decoder("ClientMessage", { maxMessageBytes: 4000 }).decode(bytes)._tag).toBe("Complete")
+  })
+})

@@ -43,6 +43,13 @@ export interface AgentSimOptions {
   readonly podAddress?: string
   /** called synchronously for every recorded message (e.g. to trace them) */
   readonly onRecord?: (recorded: Recorded) => void
+  /**
+   * keep every message in `recording` (default true); turn off for long or heavy runs, where the
+   * bodies would otherwise stay in memory (`onRecord` and `drops` still work)
+   */
+  readonly record?: boolean
+  /** largest client message accepted (default 1 GiB; a real agent has no limit) */
+  readonly maxMessageBytes?: number
 }
 
 /**

@@ -25,13 +25,64 @@ import { DecodeError } from "./ProtocolError.js"
 export const decodeWith = <A>(decoder: Decoder<A>) =>
 <IE = never, Done = unknown>(): Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, IE | DecodeError, IE, Done, Done> =>
   Channel.suspend(() => {
-    // bytes received but not yet decoded: kept as a list until enough have arrived to try again,
-    // so a large message arriving in many chunks is copied once, not once per chunk
-    let pending: Array<Uint8Array> = []
-    let pendingLength = 0
+    // Bytes of an unfinished message are appended to `acc`, a buffer grown by doubling, and the
+    // message is decoded again only once the `needed` bytes are there: arrival of a large message
+    // in many chunks costs amortised linear copying. Bytes are only ever appended to `acc`, never
+    // overwritten, so payload views of messages already emitted stay valid. A chunk that arrives
+    // with nothing pending is decoded in place, without a copy.
+    let acc: Uint8Array | undefined
+    let accStart = 0
+    let accEnd = 0
     let needed = 1
-    // stream offset of the first pending byte, for error offsets
+    // stream offset of the first undecoded byte, for error offsets
     let streamOffset = 0
+
+    const append = (piece: Uint8Array): void => {
+      const length = accEnd - accStart
+      if (acc === undefined || accEnd + piece.length > acc.length) {
+        const capacity = Math.max(needed, 2 * (length + piece.length), 4096)
+        const grown = new Uint8Array(capacity)
+        if (acc !== undefined) grown.set(acc.subarray(accStart, accEnd))
+        acc = grown
+        accStart = 0
+        accEnd = length
+      }
+      acc.set(piece, accEnd)
+      accEnd += piece.length
+    }
+
+    /** Decodes what it can of buf[offset, end); returns where it stopped, or the error. */
+    const decodeFrom = (
+      buf: Uint8Array,
+      offset: number,
+      end: number,
+      out: Array<A>
+    ): number | DecodeError => {
+      while (offset < end) {
+        const r = decoder.decode(buf, offset, end)
+        if (r._tag === "Complete") {
+          out.push(r.message)
+          offset += r.bytesConsumed
+          streamOffset += r.bytesConsumed
+          continue
+        }
+        if (r._tag === "Incomplete") {
+          needed = r.needed
+          return offset
+        }
+        return new DecodeError({
+          reason: r.reason,
+          offset: streamOffset + r.offset,
+          detail: r.detail,
+          path: r.path,
+          variantIndex: r.variantIndex
+        })
+      }
+      needed = 1
+      return offset
+    }
+
+    const pendingLength = () => accEnd - accStart
 
     // messages decoded before a failure in the same input are still emitted, so the output
     // never depends on how the byte stream was chunked
@@ -39,51 +90,22 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
       const out: Array<A> = []
       for (const piece of input) {
         if (piece.length === 0) continue
-        pending.push(piece)
-        pendingLength += piece.length
-        if (pendingLength < needed) continue
-        let buf: Uint8Array
-        if (pending.length === 1) buf = pending[0]!
-        else {
-          buf = new Uint8Array(pendingLength)
-          let o = 0
-          for (const p of pending) {
-            buf.set(p, o)
-            o += p.length
-          }
+        if (pendingLength() === 0) {
+          const stop = decodeFrom(piece, 0, piece.length, out)
+          if (stop instanceof DecodeError) return { out, error: stop }
+          acc = undefined
+          accStart = accEnd = 0
+          if (stop < piece.length) append(piece.subarray(stop))
+          continue
         }
-        let offset = 0
-        for (;;) {
-          if (offset === buf.length) {
-            pending = []
-            pendingLength = 0
-            needed = 1
-            break
-          }
-          const r = decoder.decode(buf, offset, buf.length)
-          if (r._tag === "Complete") {
-            out.push(r.message)
-            offset += r.bytesConsumed
-            streamOffset += r.bytesConsumed
-            continue
-          }
-          if (r._tag === "Incomplete") {
-            const rest = buf.subarray(offset)
-            pending = [rest]
-            pendingLength = rest.length
-            needed = r.needed
-            break
-          }
-          return {
-            out,
-            error: new DecodeError({
-              reason: r.reason,
-              offset: streamOffset + r.offset,
-              detail: r.detail,
-              path: r.path,
-              variantIndex: r.variantIndex
-            })
-          }
+        append(piece)
+        if (pendingLength() < needed) continue
+        const stop = decodeFrom(acc!, accStart, accEnd, out)
+        if (stop instanceof DecodeError) return { out, error: stop }
+        accStart = stop
+        if (accStart === accEnd) {
+          acc = undefined
+          accStart = accEnd = 0
         }
       }
       return { out }
@@ -98,12 +120,12 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
         },
         onFailure: Channel.failCause,
         onDone: (done: Done) =>
-          pendingLength > 0
+          pendingLength() > 0
             ? Channel.fail(
               new DecodeError({
                 reason: "Truncated",
-                offset: streamOffset + pendingLength,
-                detail: `the byte stream ended inside a message (${pendingLength} bytes of it received)`,
+                offset: streamOffset + pendingLength(),
+                detail: `the byte stream ended inside a message (${pendingLength()} bytes of it received)`,
                 path: []
               })
             )

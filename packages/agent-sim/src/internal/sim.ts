@@ -125,16 +125,10 @@ const portOf = (socketAddress: string): number => {
 
 const socketAddress = (ip: string, port: number) => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`)
 
-/** Index of the undecodable tag, from the codec's detail text (`… variant 6 (X) …` / `… tag is 9`). */
-const tagIndexFrom = (detail: string): number | undefined => {
-  const m = /variant (\d+)/.exec(detail) ?? /tag is (\d+)/.exec(detail)
-  return m === null ? undefined : Number(m[1])
-}
-
 const dropReasonOf = (error: DecodeError): DropReason => {
   const last = error.path[error.path.length - 1]
   const enumName = error.reason === "UnknownVariant" && last !== undefined ? last.split("::")[0] : undefined
-  const index = error.reason === "UnknownVariant" ? tagIndexFrom(error.detail) : undefined
+  const index = error.reason === "UnknownVariant" ? error.variantIndex : undefined
   const variantName = enumName !== undefined && index !== undefined
     ? VariantHistory.variantNames(enumName)?.[index]
     : undefined
@@ -170,7 +164,10 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
       })
       : options.version
     const agentVersionText = Version.format(agentVersion)
-    const decoder = Codec.decoderFor(agentVersionText, "ClientMessage")
+    // a real agent has no message size limit; the simulator's is generous and configurable
+    const decoder = Codec.decoderFor(agentVersionText, "ClientMessage", {
+      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024 * 1024
+    })
     const podAddress = options.podAddress ?? DEFAULT_POD_ADDRESS
 
     // ---------------------------------------------------------------------------------------
@@ -188,8 +185,9 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
     let nextConnectionId = 0n
     let shuttingDown = false
 
+    const keep = options.record ?? true
     const record = (r: Recorded) => {
-      recording.push(r)
+      if (keep) recording.push(r)
       options.onRecord?.(r)
     }
     const note = (e: SimEvent) => {

@@ -73,10 +73,11 @@ export class Reader {
   /** Ensures `n` more bytes exist; a length that can never fit under the limit is invalid at once. */
   need(n: number): void {
     const want = this.pos + n
+    // checked whether or not the bytes are already here, so the limit does not depend on chunking
+    if (want > this.limit) {
+      this.invalid("MessageTooLarge", this.pos, `needs ${n} more bytes, beyond the message size limit`)
+    }
     if (want > this.end) {
-      if (want > this.limit) {
-        this.invalid("MessageTooLarge", this.pos, `needs ${n} more bytes, beyond the message size limit`)
-      }
       INCOMPLETE.needed = want
       throw INCOMPLETE
     }
