@@ -39,6 +39,9 @@ import * as Diagnosis from "../Diagnosis.js"
 import * as Handshake from "../Handshake.js"
 import * as SentRing from "./sentRing.js"
 
+/** Segments at least this large are written to the socket without being joined (copied). */
+const LARGE_SEGMENT = 8 * 1024
+
 /** Messages written per socket write at most. */
 const WRITE_BATCH = 64
 /** The wire queue sits between the gate and the socket; small, so `outboundCapacity` is what bounds `send`. */
@@ -99,12 +102,13 @@ const resolveConfig = (options: Options, address: string): Either.Either<Config,
 /** A message ready for the wire: encoded at `send` time so a bad message fails its sender only. */
 interface Outgoing {
   readonly message: ClientMessage
-  readonly bytes: Uint8Array
+  /** the encoding, with large payloads referenced rather than copied (`Codec.encodeToSegments`) */
+  readonly segments: ReadonlyArray<Uint8Array>
 }
 
 const encodeOutgoing = (message: ClientMessage): Either.Either<Outgoing, AgentConnectionError> =>
   Either.try({
-    try: () => ({ message, bytes: Codec.encodeClientMessage(message) }),
+    try: () => ({ message, segments: Codec.encodeToSegments("ClientMessage", [message]) }),
     catch: (cause) =>
       new AgentConnectionError({
         reason: "Write",
@@ -328,12 +332,23 @@ const build = (
     yield* Stream.fromQueue(wire, { maxChunkSize: WRITE_BATCH }).pipe(
       Stream.runForEachChunk((chunk) =>
         Effect.suspend(() => {
-          const parts: Array<Uint8Array> = []
+          // small segments of a batch are joined into one write; large payloads are written as
+          // they are, so a body frame is never copied on its way to the socket
+          const writes: Array<Uint8Array> = []
+          let small: Array<Uint8Array> = []
           for (const out of chunk) {
             sent.push(out.message)
-            parts.push(out.bytes)
+            for (const segment of out.segments) {
+              if (segment.length < LARGE_SEGMENT) small.push(segment)
+              else {
+                if (small.length > 0) writes.push(concat(small))
+                small = []
+                writes.push(segment)
+              }
+            }
           }
-          return write(concat(parts))
+          if (small.length > 0) writes.push(concat(small))
+          return writes.length === 1 ? write(writes[0]!) : Effect.forEach(writes, write, { discard: true })
         })
       ),
       Effect.catchAllCause(failWith),
