@@ -42,6 +42,33 @@ interface IncomingHttpRequest {
   readonly complete: boolean
 }
 
+/** The request of an `HttpRequest<B>` (legacy, Framed, or a chunked StartV1), its body as frames. */
+const fromHttpRequest = (
+  variant: RequestVariant,
+  r: {
+    readonly internal_request: {
+      readonly method: string
+      readonly uri: string
+      readonly version: HttpVersion
+      readonly headers: HeaderMap
+    }
+    readonly connection_id: bigint
+    readonly request_id: number
+    readonly port: number
+  },
+  frames: ReadonlyArray<BodyFrame>,
+  complete: boolean
+): IncomingHttpRequest => ({
+  variant,
+  ids: { port: r.port, connection_id: r.connection_id, request_id: r.request_id },
+  method: r.internal_request.method,
+  uri: r.internal_request.uri,
+  version: r.internal_request.version,
+  headers: r.internal_request.headers,
+  frames,
+  complete
+})
+
 /** The port of a socket address in canonical text ("127.0.0.1:80", "[::1]:80"). */
 const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(":") + 1))
 
@@ -181,19 +208,8 @@ export const make = (
 
   const chunkedRequest = (mode: SubscriptionMode, chunked: ChunkedRequest): Effect.Effect<void> => {
     switch (chunked._tag) {
-      case "StartV1": {
-        const r = chunked.value
-        return startRequest(mode, {
-          variant: "HttpRequestChunked",
-          ids: { port: r.port, connection_id: r.connection_id, request_id: r.request_id },
-          method: r.internal_request.method,
-          uri: r.internal_request.uri,
-          version: r.internal_request.version,
-          headers: r.internal_request.headers,
-          frames: r.internal_request.body,
-          complete: false
-        })
-      }
+      case "StartV1":
+        return startRequest(mode, fromHttpRequest("HttpRequestChunked", chunked.value, chunked.value.internal_request.body, false))
       case "StartV2": {
         const r = chunked.value
         return startRequest(mode, {
@@ -231,32 +247,13 @@ export const make = (
     switch (message._tag) {
       case "SubscribeResult":
         return subscriptions.agentResponded(message.value)
-      case "HttpRequest": {
-        const r = message.value
-        return startRequest(mode, {
-          variant: "HttpRequest",
-          ids: { port: r.port, connection_id: r.connection_id, request_id: r.request_id },
-          method: r.internal_request.method,
-          uri: r.internal_request.uri,
-          version: r.internal_request.version,
-          headers: r.internal_request.headers,
-          frames: [{ _tag: "Data", value: r.internal_request.body }],
-          complete: true
-        })
-      }
-      case "HttpRequestFramed": {
-        const r = message.value
-        return startRequest(mode, {
-          variant: "HttpRequestFramed",
-          ids: { port: r.port, connection_id: r.connection_id, request_id: r.request_id },
-          method: r.internal_request.method,
-          uri: r.internal_request.uri,
-          version: r.internal_request.version,
-          headers: r.internal_request.headers,
-          frames: r.internal_request.body,
-          complete: true
-        })
-      }
+      case "HttpRequest":
+        return startRequest(
+          mode,
+          fromHttpRequest("HttpRequest", message.value, [{ _tag: "Data", value: message.value.internal_request.body }], true)
+        )
+      case "HttpRequestFramed":
+        return startRequest(mode, fromHttpRequest("HttpRequestFramed", message.value, message.value.internal_request.body, true))
       case "HttpRequestChunked":
         return chunkedRequest(mode, message.value)
       case "NewConnectionV1":

@@ -7,23 +7,10 @@
  * @internal
  */
 
-/** @internal */
-export type InvalidReason =
-  | "UnknownVariant"
-  | "InvalidVarint"
-  | "InvalidBool"
-  | "InvalidOptionTag"
-  | "InvalidUtf8"
-  | "InvalidMethod"
-  | "InvalidUri"
-  | "InvalidHttpVersion"
-  | "InvalidStatus"
-  | "InvalidHeaderName"
-  | "InvalidHeaderValue"
-  | "TooManyHeaders"
-  | "InvalidSemver"
-  | "MessageTooLarge"
-  | "Internal"
+import type { DecodeFailureReason } from "../../ProtocolError.js"
+
+/** Everything that makes bytes invalid (a truncated stream is the Channel's concern). @internal */
+export type InvalidReason = Exclude<DecodeFailureReason, "Truncated">
 
 /** @internal */
 export class InvalidSignal {
