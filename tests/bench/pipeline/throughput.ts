@@ -155,8 +155,10 @@ export const run = (options: ThroughputOptions): Effect.Effect<BenchResult, neve
           } for node's own pipe (${fmtRatio(ratio)}). The proxy process is the bottleneck: it runs a core flat out ` +
             `while agent-sim's process stays about half idle. A CPU profile of the proxy process during this ` +
             `benchmark: ~23 % Effect fiber runtime and streams, ~14 % GC, ~11 % socket writes, ~5 % Buffer ` +
-            `allocation. Every 64 KiB body frame is copied when it is encoded and again when AgentConnection ` +
-            `concatenates a write batch; node's pipe moves the same chunk without copying it in JavaScript.`
+            `allocation. Body frames are no longer copied on the way out (zero-copy segmented encoding and ` +
+            `writes, which did not move this figure): the cost is per chunk — each 64 KiB chunk crosses ` +
+            `several Effect queues and fibers (socket reader, framing pump, per-connection path, agent ` +
+            `connection outbound queue and writer), where node's pipe hands it straight to the socket.`
         })
       }],
       details: markdownTable(
