@@ -587,7 +587,12 @@ const program = Effect.gen(function*() {
   const end = yield* memoryNow
   const allowed = Math.max(RSS_MARGIN, warmMemory.rss * 0.25)
   if (end.rss > warmMemory.rss + allowed) {
-    violation(`RSS grew from ${MiB(warmMemory.rss)} after warm-up to ${MiB(end.rss)} at the end`)
+    // Under a minute the warm-up sample comes from the first seconds, before the allocator's
+    // arenas settle, and RSS alone is noise there; the live-memory, handle and fiber checks
+    // still catch leaks. From a minute on (the default is 5), RSS growth is a violation.
+    const message = `RSS grew from ${MiB(warmMemory.rss)} after warm-up to ${MiB(end.rss)} at the end`
+    if (MINUTES >= 1) violation(message)
+    else process.stdout.write(`warning (run shorter than a minute, not counted): ${message}\n`)
   }
   if (end.live > warmMemory.live + LIVE_MARGIN) {
     violation(`live memory grew from ${MiB(warmMemory.live)} after warm-up to ${MiB(end.live)} at the end`)
