@@ -17,6 +17,7 @@ import * as http from "node:http"
 import type * as net from "node:net"
 import type { AgentSim, HttpRequestInput } from "./AgentSim.js"
 import { AgentSimError } from "./AgentSimError.js"
+import { waitDrain } from "./internal/drain.js"
 import type { ResponseEvent } from "./ResponseEvent.js"
 
 /**
@@ -71,21 +72,6 @@ const requestInputOf = (req: http.IncomingMessage): HttpRequestInput => ({
     : new Uint8Array(0),
   trailers: Effect.sync(() => (req.rawTrailers.length > 0 ? headerMapOf(req.rawTrailers) : undefined))
 })
-
-const waitDrain = (res: http.ServerResponse) =>
-  Effect.async<void>((resume) => {
-    const done = () => {
-      res.off("drain", done)
-      res.off("close", done)
-      resume(Effect.void)
-    }
-    res.on("drain", done)
-    res.on("close", done)
-    return Effect.sync(() => {
-      res.off("drain", done)
-      res.off("close", done)
-    })
-  })
 
 const writeEvent = (res: http.ServerResponse, event: ResponseEvent): Effect.Effect<void> =>
   Effect.suspend(() => {

@@ -151,55 +151,33 @@ export const startV2 = (r: RequestSpec): DaemonTcp => ({
   }
 })
 
+/** An `HttpRequest<B>` (legacy, Framed, or a StartV1) with the spec's defaults. */
+const httpRequestOf = <B>(r: RequestSpec, body: B) => ({
+  internal_request: {
+    method: r.method ?? "GET",
+    uri: r.uri ?? "/",
+    headers: r.headers ?? defaultHeaders,
+    version: r.version ?? ("HTTP/1.1" as const),
+    body
+  },
+  connection_id: r.conn ?? 0n,
+  request_id: r.req ?? 0,
+  port: r.port
+})
+
 export const startV1 = (r: RequestSpec): DaemonTcp => ({
   _tag: "HttpRequestChunked",
-  value: {
-    _tag: "StartV1",
-    value: {
-      internal_request: {
-        method: r.method ?? "GET",
-        uri: r.uri ?? "/",
-        headers: r.headers ?? defaultHeaders,
-        version: r.version ?? "HTTP/1.1",
-        body: r.frames ?? []
-      },
-      connection_id: r.conn ?? 0n,
-      request_id: r.req ?? 0,
-      port: r.port
-    }
-  }
+  value: { _tag: "StartV1", value: httpRequestOf(r, r.frames ?? []) }
 })
 
 export const framedRequest = (r: RequestSpec): DaemonTcp => ({
   _tag: "HttpRequestFramed",
-  value: {
-    internal_request: {
-      method: r.method ?? "GET",
-      uri: r.uri ?? "/",
-      headers: r.headers ?? defaultHeaders,
-      version: r.version ?? "HTTP/1.1",
-      body: r.frames ?? []
-    },
-    connection_id: r.conn ?? 0n,
-    request_id: r.req ?? 0,
-    port: r.port
-  }
+  value: httpRequestOf(r, r.frames ?? [])
 })
 
 export const legacyRequest = (r: RequestSpec & { readonly body?: string }): DaemonTcp => ({
   _tag: "HttpRequest",
-  value: {
-    internal_request: {
-      method: r.method ?? "GET",
-      uri: r.uri ?? "/",
-      headers: r.headers ?? defaultHeaders,
-      version: r.version ?? "HTTP/1.1",
-      body: bytes(r.body ?? "")
-    },
-    connection_id: r.conn ?? 0n,
-    request_id: r.req ?? 0,
-    port: r.port
-  }
+  value: httpRequestOf(r, bytes(r.body ?? ""))
 })
 
 export const bodyMsg = (conn: bigint, req: number, frames: ReadonlyArray<BodyFrame>, isLast: boolean): DaemonTcp => ({

@@ -6,6 +6,7 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import { waitDrain } from "./drain.js"
 import * as Either from "effect/Either"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
@@ -98,18 +99,6 @@ const now = () => performance.now()
 
 const exchangeKey = (connectionId: bigint, requestId: number) => `${connectionId}/${requestId}`
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let length = 0
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.length
-  }
-  return out
-}
-
 const ipOf = (socketAddress: string): string => {
   const v6 = /^\[(.*)\]:\d+$/.exec(socketAddress)
   if (v6 !== null) return v6[1]!
@@ -201,22 +190,6 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
 
     // ---------------------------------------------------------------------------------------
     // sending
-
-    const waitDrain = (socket: net.Socket) =>
-      Effect.async<void>((resume) => {
-        if (socket.destroyed) return resume(Effect.void)
-        const done = () => {
-          socket.off("drain", done)
-          socket.off("close", done)
-          resume(Effect.void)
-        }
-        socket.on("drain", done)
-        socket.on("close", done)
-        return Effect.sync(() => {
-          socket.off("drain", done)
-          socket.off("close", done)
-        })
-      })
 
     /** Gate, record and write one message; waits for the socket to drain when its buffer is full. */
     const send = (client: Client, message: DaemonMessage, gate = true): Effect.Effect<void, AgentSimError> =>
@@ -834,7 +807,7 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
           if (variant === "HttpRequest") {
             return yield* sendTcp(client, channel, {
               _tag: "HttpRequest",
-              value: { internal_request: { ...head, body: concat(data) }, ...ids, port }
+              value: { internal_request: { ...head, body: Buffer.concat(data) }, ...ids, port }
             })
           }
           const trailers = yield* trailersOf(input)
