@@ -52,6 +52,7 @@ export class AgentConnectionError extends Data.TaggedError("AgentConnectionError
     | "Decode" // the agent sent bytes we cannot decode
     | "Write" // the socket refused a write
     | "Shutdown" // the connection's scope closed
+    | "GaveUp" // AgentSession: reconnecting gave up (`cause` is the last connection error)
   readonly detail: string
   readonly cause?: unknown
   /** For `Lost` (and `PongTimeout`, `Write`, `NegotiationFailed` on a drop): the last messages sent, checked against the version. */

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import type { AgentConnectionShape } from "@mirrord-effect/client/AgentConnection"
+import type { ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
 import { AgentConnection } from "@mirrord-effect/client/AgentConnection"
 import { ProtocolVersion } from "@mirrord-effect/protocol/ProtocolVersion"
 import * as ProtocolVersionModule from "@mirrord-effect/protocol/ProtocolVersion"
@@ -68,6 +69,12 @@ export interface IncomingProxyOptions {
   readonly badGatewayVersion?: string
   /** Tags added to every metric of this proxy. */
   readonly metricTags?: Record<string, string>
+  /**
+   * TEST AND DEMO ONLY — never set it in a real proxy. Ignores the negotiated version and the
+   * request variant and frames every response in this mode: the naive proxy this library exists
+   * to avoid (`"Chunked"` gets a 1.7.0 agent to drop the connection). Used by the counter-proofs.
+   */
+  readonly unsafeResponseModeOverride?: ResponseMode | undefined
 }
 
 /**
@@ -169,8 +176,11 @@ export const make = (
     let current: Attachment | undefined
     let attaching = false
 
+    const override = options.unsafeResponseModeOverride
     const responseMode = (variant: Parameters<typeof ProtocolVersionModule.responseMode>[0]) =>
-      Effect.provideService(ProtocolVersionModule.responseMode(variant), ProtocolVersion, versionRef)
+      override !== undefined
+        ? Effect.succeed(override)
+        : Effect.provideService(ProtocolVersionModule.responseMode(variant), ProtocolVersion, versionRef)
 
     const failProxy = (error: IncomingProxyError) =>
       Effect.zipRight(Deferred.fail(failure, error), subscriptions.fail(error))
