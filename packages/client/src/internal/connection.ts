@@ -334,8 +334,10 @@ const build = (
       }
     }
 
-    const onData = (chunk: Uint8Array): void => {
+    const onData = (data: Uint8Array): void => {
       if (failure !== undefined) return
+      // payloads are views of the chunk: hand them on as plain Uint8Arrays, not Node Buffers
+      const chunk = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       if (bytesReceived < HEAD_BYTES) head.set(chunk.subarray(0, HEAD_BYTES - bytesReceived), bytesReceived)
       bytesReceived += chunk.length
       const error = reader.feed(chunk, handleInbound)
