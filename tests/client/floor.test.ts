@@ -91,6 +91,43 @@ describe("AgentConnection at the floor", () => {
       expect(socket.isPaused()).toBe(false)
     }), 30_000)
 
+  it.scopedLive("concurrent senders against a reader that stops: memory bounded by the socket's buffer plus one message; each sender's order kept", () =>
+    Effect.gen(function*() {
+      const agent = yield* ScriptedAgent.make({ version: "1.29.0" })
+      const { connection, socket } = yield* connectKeepingSocket(agent, {})
+      yield* connection.negotiated
+      const peer = yield* agent.nextConnection
+      yield* peer.awaitReceived(2)
+      yield* peer.pause
+      const senders = 4
+      const perSender = 100
+      const payload = new Uint8Array(64 * 1024)
+      const message = (sender: number, seq: number): ClientMessage => ({
+        _tag: "TcpSteal",
+        value: { _tag: "Data", value: { connection_id: BigInt(sender * 1_000 + seq), bytes: payload } }
+      })
+      const sending = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: senders }, (_, s) => s),
+        (s) => Effect.forEach(Array.from({ length: perSender }, (_, i) => i), (i) => connection.send(message(s, i)), { discard: true }),
+        { concurrency: "unbounded", discard: true }
+      ))
+      yield* poll("the socket asks for drain", () => (socket.writableNeedDrain ? true : undefined))
+      // every sender checks before writing: at most the one message that crossed the mark is over it
+      const bound = socket.writableHighWaterMark + 64 * 1024 + 1024
+      expect(socket.writableLength).toBeLessThanOrEqual(bound)
+      yield* Effect.yieldNow()
+      expect(socket.writableLength).toBeLessThanOrEqual(bound)
+      expect(Option.isNone(yield* Fiber.poll(sending))).toBe(true)
+
+      yield* peer.resume
+      yield* Fiber.join(sending)
+      const received = (yield* peer.awaitReceived(2 + senders * perSender)).slice(2)
+      const ids = received.map((m) => (m._tag === "TcpSteal" && m.value._tag === "Data" ? Number(m.value.value.connection_id) : -1))
+      for (let s = 0; s < senders; s++) {
+        expect(ids.filter((id) => Math.floor(id / 1_000) === s)).toEqual(Array.from({ length: perSender }, (_, i) => s * 1_000 + i))
+      }
+    }), 30_000)
+
   it.scopedLive("the Pong deadline starts when the Ping is written: a slow agent reader behind a large HttpResponseFramed keeps the connection", () =>
     Effect.gen(function*() {
       const agent = yield* ScriptedAgent.make({ version: "1.7.0" })
