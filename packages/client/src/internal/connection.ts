@@ -236,6 +236,8 @@ const build = (
     let everNegotiated = false
     let negotiating = false
     let paused = false
+    /** messages in the inbound mailbox (offered, not yet taken by `messages`) */
+    let queued = 0
     /** messages sent while the handshake is pending, written in order when it completes */
     let held: Array<{ readonly message: ClientMessage; readonly segments: ReadonlyArray<Uint8Array> }> = []
     /** messages received (any kind): the keepalive counts them as signs of life */
@@ -327,7 +329,7 @@ const build = (
       }
       if (failure !== undefined) return
       inbound.unsafeOffer(message)
-      if (!paused && inbound.unsafeSize().pipe(Option.getOrElse(() => 0)) >= config.inboundCapacity) {
+      if (++queued >= config.inboundCapacity && !paused) {
         paused = true
         duplex.pause()
       }
@@ -366,6 +368,7 @@ const build = (
     /** Taking from `messages` resumes a socket paused by a full mailbox. */
     const messages = Mailbox.toStream(inbound).pipe(
       Stream.mapChunks((chunk) => {
+        queued -= chunk.length
         if (paused && failure === undefined) {
           paused = false
           duplex.resume()
