@@ -11,6 +11,7 @@ import * as Handshake from "@mirrord-effect/client/Handshake"
 import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Message"
+import * as Version from "@mirrord-effect/protocol/Version"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -45,6 +46,11 @@ const connectKeepingSocket = (agent: ScriptedAgent.ScriptedAgent, options: Omit<
 const stolenData = (id: number, size: number): DaemonMessage => ({
   _tag: "TcpSteal",
   value: { _tag: "Data", value: { connection_id: BigInt(id), bytes: new Uint8Array(size).fill(id & 0xff) } }
+})
+
+const stealDataMessage = (id: number): ClientMessage => ({
+  _tag: "TcpSteal",
+  value: { _tag: "Data", value: { connection_id: BigInt(id), bytes: new Uint8Array([id & 0xff]) } }
 })
 
 const framedResponse = (body: Uint8Array): ClientMessage => ({
@@ -126,6 +132,33 @@ describe("AgentConnection at the floor", () => {
       for (let s = 0; s < senders; s++) {
         expect(ids.filter((id) => Math.floor(id / 1_000) === s)).toEqual(Array.from({ length: perSender }, (_, i) => s * 1_000 + i))
       }
+    }), 30_000)
+
+  it.scopedLive("a renegotiation amid concurrent sends: nothing is written between SwitchProtocolVersion and the answer; nothing lost, order kept", () =>
+    Effect.gen(function*() {
+      const agent = yield* ScriptedAgent.make({ version: "1.29.0" })
+      const connection = yield* connect(agent)
+      yield* connection.negotiated
+      const peer = yield* agent.nextConnection
+      const count = 400
+      const sending = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: count }, (_, i) => i),
+        (i) => Effect.zipRight(connection.send(stealDataMessage(i)), Effect.yieldNow()),
+        { discard: true }
+      ))
+      yield* poll("some messages through", () => (peer.received().length > 50 ? true : undefined))
+      expect(Version.format(yield* connection.renegotiate("1.19.0"))).toBe("1.19.0")
+      yield* Fiber.join(sending)
+      const received = yield* peer.awaitReceived(2 + count + 2)
+      const t = tags(received)
+      const at = t.indexOf("SwitchProtocolVersion(1.19.0)")
+      expect(at).toBeGreaterThan(2)
+      expect(t[at + 1]).toBe("ReadyForLogs")
+      // the sender was busy on both sides of the renegotiation
+      expect(t.slice(0, at).filter((x) => x === "TcpSteal.Data").length).toBeGreaterThan(0)
+      expect(t.slice(at).filter((x) => x === "TcpSteal.Data").length).toBeGreaterThan(0)
+      const ids = received.flatMap((m) => (m._tag === "TcpSteal" && m.value._tag === "Data" ? [Number(m.value.value.connection_id)] : []))
+      expect(ids).toEqual(Array.from({ length: count }, (_, i) => i))
     }), 30_000)
 
   it.scopedLive("the Pong deadline starts when the Ping is written: a slow agent reader behind a large HttpResponseFramed keeps the connection", () =>
