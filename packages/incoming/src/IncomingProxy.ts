@@ -245,8 +245,9 @@ const makeControlled = (
         )
         const router = Router.make(ctx, attachment, subscriptions, responseMode)
         const routed = connection.messages.pipe(Stream.mapError(lost), Stream.runForEach(router.handle))
-        // A proxy stopped for good stops this attachment as well.
-        yield* Effect.raceAll([routed, subscribeWhenKnown, Deferred.await(failure)])
+        // The first to end, by success or failure, ends the attachment; a proxy stopped for good
+        // stops it as well.
+        yield* Effect.raceFirst(routed, Effect.raceFirst(subscribeWhenKnown, Deferred.await(failure)))
       })
 
     const publishedVersion: Effect.Effect<SemVer> = Effect.provideService(
