@@ -14,15 +14,17 @@
  *
  * @since 0.2.0
  */
-import type * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
+import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
 import type * as Version from "@mirrord-effect/protocol/Version"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
-import type { AgentConnectionError, LiveAgentConnection, Options, SocketConnector } from "./AgentConnection.js"
+import * as AgentConnection from "./AgentConnection.js"
+import type { AgentConnectionError, LiveAgentConnection, Options } from "./AgentConnection.js"
+import * as internal from "./internal/session.js"
 
 /**
  * When and how often to re-dial after a connection is lost. Delays grow from `initialDelay` by
@@ -97,6 +99,17 @@ export interface SessionOptions extends Omit<Options, "versionRef"> {
  * @since 0.2.0
  * @category layers
  */
-export declare const layer: (
+export const layer = (
   options: SessionOptions
-) => Layer.Layer<AgentSession | ProtocolVersion.ProtocolVersion, AgentConnectionError, SocketConnector>
+): Layer.Layer<AgentSession | ProtocolVersion.ProtocolVersion, AgentConnectionError, AgentConnection.SocketConnector> =>
+  Layer.scopedContext(
+    Effect.gen(function*() {
+      const connector = yield* AgentConnection.SocketConnector
+      const session = yield* internal.make(
+        options,
+        (connectionOptions) => Effect.provideService(AgentConnection.make(connectionOptions), AgentConnection.SocketConnector, connector)
+      )
+      const shape: AgentSessionShape = { connections: session.connections, status: session.status, current: session.current }
+      return Context.make(AgentSession, shape).pipe(Context.add(ProtocolVersion.ProtocolVersion, session.versionRef))
+    })
+  )
