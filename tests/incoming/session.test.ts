@@ -6,6 +6,7 @@
 import { NodeSocket } from "@effect/platform-node"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
 import { IncomingProxyError, SubscribeError } from "@mirrord-effect/incoming/IncomingError"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -15,17 +16,20 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { waitUntil } from "./support/harness.js"
 import { localAppHttp } from "./support/localApp.js"
-import { redialSession } from "./support/redialSession.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
 
 const T = { timeout: 30_000 }
 // Agents before 1.19.4 deliver HTTP only on filtered subscriptions: use a filter for every era.
 const everything = { _tag: "Path", value: "^/" } as const
 
-const sessionProxy = (port: number, policy: { readonly attempts: number; readonly delay: number }) =>
+/** The proxy over the client's reconnecting `AgentSession` (node:net), retrying every 10–50 ms. */
+const sessionProxy = (port: number, policy: { readonly attempts: number }) =>
   buildProxy(
     IncomingProxy.layerSession().pipe(
-      Layer.provideMerge(redialSession({ host: "127.0.0.1", port }, policy)),
+      Layer.provideMerge(NodeTransport.layerSession({
+        address: { host: "127.0.0.1", port },
+        reconnect: { initialDelay: 10, maxDelay: 50, maxAttempts: policy.attempts }
+      })),
       Layer.provide(localLayers)
     )
   )
@@ -38,7 +42,7 @@ describe("IncomingProxy.layerSession", () => {
       const app = yield* localAppHttp((req, res) => res.end(`hello ${req.url}`))
       const first = yield* startSim("1.29.0")
       const port = first.sim.address.port
-      const proxy = yield* sessionProxy(port, { attempts: 400, delay: 25 })
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
       yield* proxy.subscribe({ port: 80, mode: "steal", filter: everything, target: app.target })
       expect((yield* get(first.sim, 80, "/one")).text).toBe("hello /one")
 
@@ -62,7 +66,7 @@ describe("IncomingProxy.layerSession", () => {
       })
       const first = yield* startSim("1.29.0")
       const port = first.sim.address.port
-      const proxy = yield* sessionProxy(port, { attempts: 400, delay: 25 })
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
       yield* proxy.subscribe({ port: 80, mode: "steal", target: app.target })
       const hanging = yield* Effect.fork(get(first.sim, 80, "/hang"))
       yield* waitUntil(() => app.accepted() === 1 && stats(proxy).gateways === 1, 10_000, "the request to reach the app")
@@ -86,17 +90,32 @@ describe("IncomingProxy.layerSession", () => {
     Effect.gen(function*() {
       const app = yield* localAppHttp((_req, res) => res.end("x"))
       const only = yield* startSim("1.29.0")
-      const proxy = yield* sessionProxy(only.sim.address.port, { attempts: 3, delay: 10 })
+      const proxy = yield* sessionProxy(only.sim.address.port, { attempts: 3 })
       yield* proxy.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* only.kill
       const failure = yield* Effect.flip(proxy.awaitFailure)
       expect(failure).toBeInstanceOf(IncomingProxyError)
       expect(failure.reason).toBe("AgentGaveUp")
       expect(failure.cause).toMatchObject({ _tag: "AgentConnectionError", reason: "GaveUp" })
-      expect(failure.message).toMatch(/AgentGaveUp.*no agent after 3 attempts/)
+      expect(failure.message).toMatch(/^incoming proxy AgentGaveUp: agent connection GaveUp/)
       const later = yield* Effect.flip(proxy.subscribe({ port: 81, mode: "steal", target: app.target }))
       expect(later).toBeInstanceOf(SubscribeError)
       expect(later.reason).toBe("ProxyFailed")
+    }), T)
+
+  it.scopedLive("reconnect disabled: the first loss stops the proxy with AgentLost", () =>
+    Effect.gen(function*() {
+      const only = yield* startSim("1.29.0")
+      const proxy = yield* buildProxy(
+        IncomingProxy.layerSession().pipe(
+          Layer.provideMerge(NodeTransport.layerSession({ address: only.sim.address, reconnect: false })),
+          Layer.provide(localLayers)
+        )
+      )
+      yield* only.kill
+      const failure = yield* Effect.flip(proxy.awaitFailure)
+      expect(failure.reason).toBe("AgentLost")
+      expect(failure.cause).toMatchObject({ _tag: "AgentConnectionError" })
     }), T)
 })
 
