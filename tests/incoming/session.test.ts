@@ -14,6 +14,9 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
+import { ResponseEvent } from "@mirrord-effect/agent-sim"
 import { waitUntil } from "./support/harness.js"
 import { localAppHttp } from "./support/localApp.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
@@ -56,6 +59,34 @@ describe("IncomingProxy.layerSession", () => {
       expect(yield* second.sim.undecodable()).toEqual([])
       expect(stats(proxy).attachments).toBe(2)
       expect(Option.isNone(yield* Fiber.poll(yield* Effect.fork(proxy.awaitFailure)))).toBe(true)
+    }), T)
+
+  it.scopedLive("agent restarted newer (1.7.0 → 1.29.0): responses follow the new connection's version", () =>
+    Effect.gen(function*() {
+      let endBody: (() => void) | undefined
+      const app = yield* localAppHttp((req, res) => {
+        if (req.url === "/whole") return void res.end("whole")
+        // a streamed response: the body ends once the agent has the head (see below)
+        res.write("head+")
+        endBody = () => res.end("tail")
+      })
+      const first = yield* startSim("1.7.0")
+      const port = first.sim.address.port
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
+      yield* proxy.subscribe({ port: 80, mode: "steal", filter: everything, target: app.target })
+      expect(yield* get(first.sim, 80, "/whole")).toEqual({ text: "whole", variant: "HttpResponseFramed" })
+
+      yield* first.kill
+      const second = yield* startSim("1.29.0", port)
+      yield* second.sim.awaitSubscription(80, "steal")
+      const events = yield* second.sim.request(80, { method: "GET", uri: "/streamed", headers: [["host", [Buffer.from("x")]]] }).pipe(
+        Stream.tap((event) => Effect.sync(() => event._tag === "Head" && endBody?.())),
+        Stream.runCollect
+      )
+      const head = Chunk.findFirst(events, (e) => e._tag === "Head")
+      expect(head._tag === "Some" && head.value._tag === "Head" && head.value.variant).toBe("HttpResponseChunked")
+      expect(ResponseEvent.textOf(events)).toBe("head+tail")
+      expect(yield* second.sim.undecodable()).toEqual([])
     }), T)
 
   it.scopedLive("requests in flight at the loss end (local connection closed); nothing leaks into the next attachment", () =>
