@@ -15,6 +15,7 @@
  * @internal
  */
 import type { ClientMessage, ResponseError } from "@mirrord-effect/protocol/Message"
+import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import type { SemVer } from "@mirrord-effect/protocol/Version"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -22,7 +23,6 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { IncomingProxyError } from "../IncomingError.js"
 import { SubscribeError } from "../IncomingError.js"
-import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import type { Subscription, SubscriptionMode, SubscriptionRequest } from "../Subscription.js"
 import { subscribeMessage, unsubscribeMessage } from "../Subscription.js"
 import { describeRefusal, refusedFilter } from "./agentRefusal.js"
