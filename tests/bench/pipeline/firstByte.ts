@@ -25,6 +25,8 @@ import {
   markdownTable,
   MiB,
   percentile,
+  type Metric,
+  metric,
   type Row
 } from "./report.js"
 
@@ -172,12 +174,14 @@ export const run = (options: FirstByteOptions): Effect.Effect<BenchResult, never
       return failure === undefined ? figures : `${figures} (failed: ${failure})`
     }
     const rows: Array<Row> = []
+    const metrics: Array<Metric> = []
     for (const size of SIZES) {
       for (const [p, limit] of [[50, 2], [99, 10]] as const) {
         const subject = stat("Chunked", size, p)
         const baseline = stat("Direct", size, p)
         const failure = failures.get(key("Chunked", size))
         const met = failure === undefined && subject <= limit
+        metrics.push(metric(`B3.p${p}.${fmtSize(size).replace(" ", "")}`, subject, baseline, "ms", { text: `<= ${limit} ms`, met }))
         rows.push({
           bench: `B3 first byte ${fmtSize(size)} p${p}`,
           subject: `${fmtMs(subject)} (Chunked, agent 1.29.0)`,
@@ -216,5 +220,5 @@ export const run = (options: FirstByteOptions): Effect.Effect<BenchResult, never
         ])
       )
     ].join("\n")
-    return { rows, details }
+    return { rows, metrics, details }
   }))
