@@ -713,33 +713,44 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
 
     const hasUpgradeHeader = (headers: Tcp.HeaderMap) => headers.some(([name]) => name === "upgrade")
 
-    /** The steal subscription a real agent would deliver this request to, noting pass-throughs. */
-    const stealTarget = (port: number, view: HttpFilterMatch.RequestView): Subscription | undefined => {
+    /**
+     * The steal subscription a real agent would deliver this request to; each subscription that
+     * matches but gets the request as raw TCP instead (too old a protocol) is noted and its
+     * explanation pushed to `passedThrough`.
+     */
+    const stealTarget = (
+      port: number,
+      view: HttpFilterMatch.RequestView,
+      passedThrough: Array<string>
+    ): Subscription | undefined => {
+      const passThrough = (sub: Subscription, why: string, explanation: string) => {
+        note({ _tag: "PassedThrough", clientId: sub.client.id, port, why, at: now() })
+        passedThrough.push(explanation)
+      }
       for (const sub of subscriptions) {
         if (sub.info.mode !== "steal" || sub.info.port !== port) continue
-        const v = effectiveVersion(sub.client)
+        const v = Version.format(effectiveVersion(sub.client))
         if (sub.selects === undefined) {
-          if (!Negotiation.deliversModeAgnosticHttp(v)) {
-            note({
-              _tag: "PassedThrough",
-              clientId: sub.client.id,
-              port,
-              why: `HTTP on an unfiltered steal needs protocol 1.19.4 (client effective version ${Version.format(v)})`,
-              at: now()
-            })
+          if (!Negotiation.deliversModeAgnosticHttp(effectiveVersion(sub.client))) {
+            passThrough(
+              sub,
+              `HTTP on an unfiltered steal needs protocol 1.19.4 (client effective version ${v})`,
+              `client ${sub.client.id} holds an unfiltered steal on port ${port}, but agents before 1.19.4 pass ` +
+                `unfiltered HTTP through as raw TCP, not as HTTP requests (its effective protocol version is ${v}); ` +
+                `subscribe with an HTTP filter, use an agent of 1.19.4 or later, or send raw TCP (AgentSim.connect)`
+            )
             continue
           }
           return sub
         }
         if (!sub.selects(view)) continue
-        if (hasUpgradeHeader(view.headers) && !Negotiation.deliversFilteredUpgrade(v)) {
-          note({
-            _tag: "PassedThrough",
-            clientId: sub.client.id,
-            port,
-            why: `a filtered request with an Upgrade header needs protocol 1.5.0 (client effective version ${Version.format(v)})`,
-            at: now()
-          })
+        if (hasUpgradeHeader(view.headers) && !Negotiation.deliversFilteredUpgrade(effectiveVersion(sub.client))) {
+          passThrough(
+            sub,
+            `a filtered request with an Upgrade header needs protocol 1.5.0 (client effective version ${v})`,
+            `client ${sub.client.id}'s filter on port ${port} selects this request, but agents before 1.5.0 pass a ` +
+              `request with an Upgrade header through to the original destination (its effective protocol version is ${v})`
+          )
           continue
         }
         return sub
@@ -860,7 +871,13 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         yield* bodyMessage([], true)
       })
 
-    const notStolen = (port: number, input: HttpRequestInput, options: RequestOptions | undefined, view: HttpFilterMatch.RequestView) =>
+    const notStolen = (
+      port: number,
+      input: HttpRequestInput,
+      options: RequestOptions | undefined,
+      view: HttpFilterMatch.RequestView,
+      passedThrough: ReadonlyArray<string>
+    ) =>
       Effect.gen(function*() {
         const mirrors = mirrorTargets(port, view)
         const sendMirror = (sub: Subscription, body: HttpRequestInput["body"]) =>
@@ -886,6 +903,12 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
           }))
         }
         const at = now()
+        // say why: "nobody subscribed" is wrong when a subscription exists but gets raw TCP
+        const answer = passedThrough.length === 0
+          ? NOT_STOLEN_BODY
+          : new TextEncoder().encode(
+            `agent-sim: this request was not stolen as HTTP: ${passedThrough.join("; ")}\n`
+          )
         const events: Array<ResponseEvent> = [
           {
             _tag: "Head",
@@ -893,14 +916,14 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
             version: input.version ?? "HTTP/1.1",
             headers: [
               ["content-type", [new TextEncoder().encode("text/plain; charset=utf-8")]],
-              ["content-length", [new TextEncoder().encode(String(NOT_STOLEN_BODY.length))]]
+              ["content-length", [new TextEncoder().encode(String(answer.length))]]
             ],
             variant: "NotStolen",
             connectionId: -1n,
             requestId: 0,
             at
           },
-          { _tag: "Data", bytes: NOT_STOLEN_BODY, at },
+          { _tag: "Data", bytes: answer, at },
           { _tag: "End", at }
         ]
         return Stream.fromIterable(events)
@@ -916,8 +939,9 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         const invalid = validateRequest(input)
         if (invalid !== undefined) return yield* Effect.fail(new AgentSimError({ reason: "InvalidRequest", detail: invalid }))
         const view = { method: input.method, uri: input.uri, headers: input.headers ?? [] }
-        const target = stealTarget(port, view)
-        if (target === undefined) return yield* notStolen(port, input, requestOptions, view)
+        const passedThrough: Array<string> = []
+        const target = stealTarget(port, view, passedThrough)
+        if (target === undefined) return yield* notStolen(port, input, requestOptions, view, passedThrough)
         const client = target.client
         const connectionId = shared?.connectionId ?? nextConnectionId++
         const requestId = shared === undefined ? 0 : shared.nextRequestId++
