@@ -5,9 +5,9 @@
  * injects requests (`HttpRequestChunked::StartV2`, whole body, a fresh connection id per
  * request as current agents do) and hands each response's head, body bytes (views into the
  * socket's chunks, no copies) and end to a sink; after a response it sends `Close`, as the
- * agent does. Messages are decoded straight from the socket's chunks: pending bytes are joined
- * only once the decoder says a whole message is there.
+ * agent does. Messages are decoded straight from the socket's chunks (agent-sim's MessageReader).
  */
+import * as MessageReader from "@mirrord-effect/agent-sim/MessageReader"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Message"
 import type * as Tcp from "@mirrord-effect/protocol/Tcp"
@@ -41,54 +41,6 @@ export interface LightAgent {
 }
 
 const HOST_HEADER: Tcp.HeaderMap = [["host", [Buffer.from("bench")]]]
-
-/**
- * Incremental decoding of one direction straight from socket chunks: a chunk is decoded in
- * place; only the tail of an incomplete message is kept, and joined with what follows once the
- * decoder's lower bound of the message length has arrived.
- */
-export const messageReader = <A>(
-  decoder: Codec.Decoder<A>,
-  onMessage: (message: A) => void,
-  onInvalid: (why: string) => void
-): (chunk: Uint8Array) => void => {
-  let parts: Array<Uint8Array> = []
-  let partsLength = 0
-  let needed = 0
-  let stopped = false
-  return (chunk) => {
-    if (stopped) return
-    let buf: Uint8Array
-    if (partsLength === 0) {
-      buf = chunk
-    } else {
-      parts.push(chunk)
-      partsLength += chunk.length
-      if (partsLength < needed) return
-      buf = Buffer.concat(parts, partsLength)
-      parts = []
-      partsLength = 0
-    }
-    let offset = 0
-    while (offset < buf.length) {
-      const r = decoder.decode(buf, offset, buf.length)
-      if (r._tag === "Complete") {
-        offset += r.bytesConsumed
-        onMessage(r.message)
-      } else if (r._tag === "Incomplete") {
-        const rest = buf.subarray(offset)
-        parts = [rest]
-        partsLength = rest.length
-        needed = r.needed
-        return
-      } else {
-        stopped = true
-        onInvalid(`${r.reason} at ${r.offset}: ${r.detail}`)
-        return
-      }
-    }
-  }
-}
 
 const serve = (socket: net.Socket): LightSession => {
   const agentVersion = Version.unsafeParseVersion(VERSION)
@@ -184,11 +136,15 @@ const serve = (socket: net.Socket): LightSession => {
     }
   }
 
-  const read = messageReader(Codec.decoderFor(VERSION, "ClientMessage"), handle, (why) => {
-    stopReason = `undecodable client message: ${why}`
-    socket.destroy()
+  const reader = MessageReader.make(Codec.decoderFor(VERSION, "ClientMessage"))
+  socket.on("data", (chunk: Buffer) => {
+    const { error, messages } = reader.feed(chunk)
+    for (const message of messages) handle(message)
+    if (error !== undefined) {
+      stopReason = `undecodable client message: ${error.message}`
+      socket.destroy()
+    }
   })
-  socket.on("data", read)
   socket.on("error", () => {})
   socket.on("close", () => {
     for (const sink of sinks.values()) sink.fail(stopReason ?? "the client connection closed")

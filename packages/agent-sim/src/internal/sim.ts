@@ -2,22 +2,28 @@
  * The simulator: client sessions, negotiation, subscriptions, request/response exchanges and
  * raw connections. All shared state is plain mutable data changed in synchronous steps (one JS
  * thread), waiting happens on Deferreds and Mailboxes.
+ *
+ * Receive path: each socket chunk is decoded in the `'data'` callback (MessageReader) and its
+ * messages are handled in one fiber run; while a run is suspended (a write waiting for drain),
+ * the socket is paused and later messages wait in order. Send path: messages are encoded and
+ * written from the calling fiber, the writes of one tick corked together, waiting for `'drain'`
+ * only when the socket says so.
  * @internal
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { waitDrain } from "./drain.js"
 import * as Either from "effect/Either"
-import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage, DaemonMessage, ResponseError } from "@mirrord-effect/protocol/Message"
-import * as MessageChannel from "@mirrord-effect/protocol/MessageChannel"
-import { DecodeError } from "@mirrord-effect/protocol/ProtocolError"
+import type { DecodeError } from "@mirrord-effect/protocol/ProtocolError"
 import * as Tcp from "@mirrord-effect/protocol/Tcp"
 import * as Version from "@mirrord-effect/protocol/Version"
 import * as VariantHistory from "@mirrord-effect/protocol/VariantHistory"
@@ -34,6 +40,7 @@ import type {
 import { AgentSimError } from "../AgentSimError.js"
 import * as HttpFilterMatch from "../HttpFilterMatch.js"
 import * as HttpFront from "../HttpFront.js"
+import * as MessageReader from "../MessageReader.js"
 import * as Negotiation from "../Negotiation.js"
 import type { DropReason, Recorded, SimEvent } from "../Recording.js"
 import * as Recording from "../Recording.js"
@@ -57,6 +64,8 @@ interface Client {
   alive: boolean
   /** why the client is gone, once it is */
   goneWith: AgentSimError | undefined
+  /** the socket is corked until the end of this tick */
+  corked: boolean
 }
 
 interface Subscription {
@@ -175,6 +184,7 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
     let shuttingDown = false
 
     const keep = options.record ?? true
+    const recordingOn = keep || options.onRecord !== undefined
     const record = (r: Recorded) => {
       if (keep) recording.push(r)
       options.onRecord?.(r)
@@ -191,16 +201,27 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
     // ---------------------------------------------------------------------------------------
     // sending
 
+    /** The writes of one tick leave in one writev. */
+    const corkForThisTick = (client: Client) => {
+      if (client.corked) return
+      client.corked = true
+      client.socket.cork()
+      process.nextTick(() => {
+        client.corked = false
+        client.socket.uncork()
+      })
+    }
+
     /** Gate, record and write one message; waits for the socket to drain when its buffer is full. */
     const send = (client: Client, message: DaemonMessage, gate = true): Effect.Effect<void, AgentSimError> =>
       Effect.suspend(() => {
         if (!client.alive || client.socket.destroyed || !client.socket.writable) return Effect.fail(goneError(client))
-        const variants = Codec.variantsOf("DaemonMessage", message)
-        const variant = Recording.shortPath(variants)
+        const variantsOf = () => Codec.variantsOf("DaemonMessage", message)
         if (gate) {
           const v = Version.format(effectiveVersion(client))
           const bad = Codec.firstUndecodableVariant("DaemonMessage", message, v)
           if (bad !== undefined) {
+            const variant = Recording.shortPath(variantsOf())
             const why = `${bad.enumName}::${bad.name} (since ${bad.since}) is not decodable by the client at ${v}`
             note({ _tag: "Suppressed", clientId: client.id, variant, why, at: now() })
             return Effect.fail(new AgentSimError({ reason: "UndecodableByClient", detail: `${variant}: ${why}` }))
@@ -210,9 +231,19 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         try {
           bytes = Codec.encode("DaemonMessage", message)
         } catch (cause) {
-          return Effect.fail(new AgentSimError({ reason: "InvalidRequest", detail: `cannot encode ${variant}: ${String(cause)}`, cause }))
+          return Effect.fail(
+            new AgentSimError({
+              reason: "InvalidRequest",
+              detail: `cannot encode ${Recording.shortPath(variantsOf())}: ${String(cause)}`,
+              cause
+            })
+          )
         }
-        record({ _tag: "Sent", clientId: client.id, at: now(), variant, variants, message })
+        if (recordingOn) {
+          const variants = variantsOf()
+          record({ _tag: "Sent", clientId: client.id, at: now(), variant: Recording.shortPath(variants), variants, message })
+        }
+        corkForThisTick(client)
         const flushed = client.socket.write(bytes)
         return flushed ? Effect.void : waitDrain(client.socket)
       })
@@ -547,9 +578,10 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
 
     const handle = (client: Client, message: ClientMessage): Effect.Effect<void, AgentSimError> =>
       Effect.gen(function*() {
-        const variants = Codec.variantsOf("ClientMessage", message)
-        const variant = Recording.shortPath(variants)
-        record({ _tag: "Received", clientId: client.id, at: now(), variant, variants, message })
+        if (recordingOn) {
+          const variants = Codec.variantsOf("ClientMessage", message)
+          record({ _tag: "Received", clientId: client.id, at: now(), variant: Recording.shortPath(variants), variants, message })
+        }
         switch (message._tag) {
           case "Ping":
             return yield* send(client, { _tag: "Pong" })
@@ -617,7 +649,12 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
             return
           }
           default:
-            note({ _tag: "Unhandled", clientId: client.id, variant, at: now() })
+            note({
+              _tag: "Unhandled",
+              clientId: client.id,
+              variant: Recording.shortPath(Codec.variantsOf("ClientMessage", message)),
+              at: now()
+            })
         }
       }).pipe(
         // a send refused by the gate is recorded; it must not end the session
@@ -651,52 +688,114 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         detail: shuttingDown ? "the simulator is shutting down" : `client ${clientId} disconnected`
       })
 
-    const serveClient = (socket: net.Socket) =>
-      Effect.gen(function*() {
+    const serveClient = (socket: net.Socket) => {
+      let handling: Fiber.RuntimeFiber<void, AgentSimError> | undefined
+      return Effect.gen(function*() {
         const client: Client = {
           id: nextClientId++,
           remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
           socket,
           clientVersion: undefined,
           alive: true,
-          goneWith: undefined
+          goneWith: undefined,
+          corked: false
         }
         clients.set(client.id, client)
         note({ _tag: "ClientConnected", clientId: client.id, remote: client.remote, at: now() })
-        const bytes = yield* Mailbox.make<Uint8Array>()
+        const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+        // how the session ends: the bytes stopped decoding (DecodeError), or the input ended
+        // (undefined), once every message received before has been handled
+        const ended = yield* Deferred.make<DecodeError | undefined>()
+        const reader = MessageReader.make(decoder)
+        let backlog: Array<ClientMessage> = []
+        let inputEnded = false
+        let stopError: DecodeError | undefined
+        let paused = false
+
+        const finishIfDone = () => {
+          if (inputEnded && handling === undefined && backlog.length === 0) Deferred.unsafeDone(ended, Exit.succeed(stopError))
+        }
+        const handleAll = (messages: ReadonlyArray<ClientMessage>) =>
+          messages.length === 1
+            ? handle(client, messages[0]!)
+            : Effect.forEach(messages, (m) => handle(client, m), { discard: true })
+        const run = (messages: Array<ClientMessage>) => {
+          const fiber = runFork(handleAll(messages))
+          handling = fiber
+          fiber.addObserver((exit) => {
+            handling = undefined
+            if (Exit.isFailure(exit)) {
+              // a failed handler (the client is gone mid-send) ends the session, as before
+              backlog = []
+              inputEnded = true
+              Deferred.unsafeDone(ended, Exit.succeed(undefined))
+              return
+            }
+            if (backlog.length > 0) {
+              const next = backlog
+              backlog = []
+              return run(next)
+            }
+            if (paused && !inputEnded) {
+              paused = false
+              socket.resume()
+            }
+            finishIfDone()
+          })
+        }
+        const endInput = (error: DecodeError | undefined) => {
+          if (inputEnded) return
+          inputEnded = true
+          stopError = error ?? reader.end()
+          finishIfDone()
+        }
         socket.on("data", (chunk: Buffer) => {
-          bytes.unsafeOffer(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-        })
-        socket.on("end", () => bytes.unsafeDone(Exit.void))
-        socket.on("close", () => bytes.unsafeDone(Exit.void))
-        socket.on("error", () => bytes.unsafeDone(Exit.void))
-        const messages = MessageChannel.decodeStream(Mailbox.toStream(bytes), decoder)
-        const exit = yield* Stream.runForEach(messages, (m) => handle(client, m)).pipe(Effect.exit)
-        if (Exit.isFailure(exit)) {
-          const failure = Cause.failureOption(exit.cause)
-          if (failure._tag === "Some" && failure.value instanceof DecodeError) {
-            const drop = dropReasonOf(failure.value)
-            record({ _tag: "Undecodable", clientId: client.id, at: now(), drop })
-            note({ _tag: "ClientDropped", clientId: client.id, drop, at: now() })
-            // like the Rust agent: the client loop returns the error and the socket is dropped, no Close
-            socket.destroy()
-            clientGone(client, new AgentSimError({ reason: "ClientDropped", detail: describeDrop(agentVersionText, drop) }))
-            return
+          if (inputEnded) return
+          // a plain Uint8Array view: payloads handed out are Uint8Arrays, not Buffers
+          const { error, messages } = reader.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if (messages.length > 0) {
+            if (handling !== undefined) {
+              // a run is waiting (for drain): keep order, and stop reading until it is done
+              for (const m of messages) backlog.push(m)
+              if (!paused) {
+                paused = true
+                socket.pause()
+              }
+            } else {
+              run(messages)
+            }
           }
+          if (error !== undefined) endInput(error)
+        })
+        socket.on("end", () => endInput(undefined))
+        socket.on("close", () => endInput(undefined))
+        socket.on("error", () => endInput(undefined))
+        const failure = yield* Deferred.await(ended)
+        if (failure !== undefined) {
+          const drop = dropReasonOf(failure)
+          record({ _tag: "Undecodable", clientId: client.id, at: now(), drop })
+          note({ _tag: "ClientDropped", clientId: client.id, drop, at: now() })
+          // like the Rust agent: the client loop returns the error and the socket is dropped, no Close
+          socket.destroy()
+          clientGone(client, new AgentSimError({ reason: "ClientDropped", detail: describeDrop(agentVersionText, drop) }))
+          return
         }
         clientGone(client, disconnected(client.id))
       }).pipe(
         Effect.onExit(() =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             const found = [...clients.values()].find((c) => c.socket === socket)
             if (found !== undefined) {
               clientGone(found, disconnected(found.id))
             }
             socket.destroy()
             note({ _tag: "ClientDisconnected", clientId: found?.id ?? 0, at: now() })
+            const current = handling
+            return current === undefined ? Effect.void : Fiber.interrupt(current)
           })
         )
       )
+    }
 
     // finalizers run in reverse: first mark the shutdown, then stop sessions, then the listener
     const sessions = yield* FiberSet.make<void, never>()
