@@ -91,8 +91,11 @@ const throughProxyLight = (relay: ProxyProcess, app: App, options: ConcurrencyOp
           head: (s) => void (status = s),
           data: (bytes) => void parts.push(bytes),
           end: () => {
-            if (status !== 200 || !Buffer.concat(parts).equals(itemBody(id, options.bodySize))) {
-              fail("corrupted", `${id}: status ${status}`)
+            const body = Buffer.concat(parts)
+            if (status !== 200) {
+              fail("corrupted", `${id}: status ${status} ${JSON.stringify(body.subarray(0, 160).toString("latin1"))}`)
+            } else if (!body.equals(itemBody(id, options.bodySize))) {
+              fail("corrupted", `${id}: body differs`)
             } else {
               run.completed++
               run.latencies.push(performance.now() - start)
