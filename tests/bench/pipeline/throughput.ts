@@ -173,11 +173,23 @@ const throughPipe = (
 
 interface Measured {
   readonly seconds: number
+  /** CPU of the relay process (proxy or pipe) during the run, µs */
   readonly cpuMicros: number
+  /** CPU of this process — the receiver: light agent, agent-sim or sink — during the run, µs */
+  readonly receiverMicros: number
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage()
+  return u.user + u.system
 }
 
 const measured = <E>(relay: ProxyProcess, effect: Effect.Effect<number, E>) =>
-  Effect.map(withCpu(relay, effect), ({ cpuMicros, result }): Measured => ({ seconds: result, cpuMicros }))
+  Effect.gen(function*() {
+    const before = cpuNow()
+    const { cpuMicros, result } = yield* withCpu(relay, effect)
+    return { seconds: result, cpuMicros, receiverMicros: cpuNow() - before } satisfies Measured
+  })
 
 export const run = (options: ThroughputOptions): Effect.Effect<ThroughputResult, never, Scope.Scope> =>
   Effect.orDie(Effect.gen(function*() {
@@ -189,7 +201,11 @@ export const run = (options: ThroughputOptions): Effect.Effect<ThroughputResult,
     yield* throughProxyLight(relay, app, 16 * MiB)
     yield* throughPipe(relay, app, sink, 16 * MiB)
     const report = (label: string) => (round: number) => (m: Measured) =>
-      log(`  B2 round ${round + 1}: ${label} ${fmtRate(options.size / m.seconds)}, relay CPU ${(m.cpuMicros / chunks).toFixed(1)} µs/64 KiB`)
+      log(
+        `  B2 round ${round + 1}: ${label} ${fmtRate(options.size / m.seconds)}, relay CPU ${
+          (m.cpuMicros / chunks).toFixed(1)
+        } µs/64 KiB, receiver CPU ${(m.receiverMicros / chunks).toFixed(1)} µs/64 KiB`
+      )
     const { baseline, subject } = yield* interleave(
       options.rounds,
       (round) => Effect.tap(measured(relay, throughProxyLight(relay, app, options.size)), report("proxy → light agent")(round)),
@@ -210,6 +226,7 @@ export const run = (options: ThroughputOptions): Effect.Effect<ThroughputResult,
 
     const rate = (runs: ReadonlyArray<Measured>) => options.size / median(runs.map((r) => r.seconds))
     const cpuPerChunk = (runs: ReadonlyArray<Measured>) => median(runs.map((r) => r.cpuMicros / chunks))
+    const receiverPerChunk = (runs: ReadonlyArray<Measured>) => median(runs.map((r) => r.receiverMicros / chunks))
     const subjectRate = rate(subject)
     const baselineRate = rate(baseline)
     const ratio = subjectRate / baselineRate
@@ -249,7 +266,9 @@ export const run = (options: ThroughputOptions): Effect.Effect<ThroughputResult,
     ]
     const metrics: Array<Metric> = [
       metric("B2.throughput", subjectRate / MiB, baselineRate / MiB, "MiB/s", { text: ">= 0.7x", met }),
-      metric("B2.cpuPerChunk", cpuPerChunk(subject), cpuPerChunk(baseline), "us/64KiB", { text: "<= 1.5x", met: cpuMet })
+      metric("B2.cpuPerChunk", cpuPerChunk(subject), cpuPerChunk(baseline), "us/64KiB", { text: "<= 1.5x", met: cpuMet }),
+      // the receivers' own cost: the light agent against the plain sink
+      metric("B2.receiverCpuPerChunk", receiverPerChunk(subject), receiverPerChunk(baseline), "us/64KiB")
     ]
     if (viaSim.length > 0) {
       rows.push(
@@ -268,25 +287,36 @@ export const run = (options: ThroughputOptions): Effect.Effect<ThroughputResult,
           ratio: fmtRatio(cpuPerChunk(viaSim) / cpuPerChunk(baseline)),
           target: "– (reported)",
           met: undefined
+        },
+        {
+          bench: `B2 receiver CPU per 64 KiB: agent-sim vs light agent`,
+          subject: `${receiverPerChunk(viaSim).toFixed(1)} µs (agent-sim's process)`,
+          baseline: `${receiverPerChunk(subject).toFixed(1)} µs (light agent's process)`,
+          ratio: fmtRatio(receiverPerChunk(viaSim) / receiverPerChunk(subject)),
+          target: "– (reported)",
+          met: undefined
         }
       )
       metrics.push(
         metric("B2.agentSim.throughput", rate(viaSim) / MiB, baselineRate / MiB, "MiB/s"),
-        metric("B2.agentSim.cpuPerChunk", cpuPerChunk(viaSim), cpuPerChunk(baseline), "us/64KiB")
+        metric("B2.agentSim.cpuPerChunk", cpuPerChunk(viaSim), cpuPerChunk(baseline), "us/64KiB"),
+        metric("B2.agentSim.receiverCpuPerChunk", receiverPerChunk(viaSim), receiverPerChunk(subject), "us/64KiB")
       )
     }
     const line = (label: string, runs: ReadonlyArray<Measured>) => [
       label,
-      ...runs.map((r) => `${fmtRate(options.size / r.seconds)}, ${(r.cpuMicros / chunks).toFixed(0)} µs`),
+      ...runs.map((r) =>
+        `${fmtRate(options.size / r.seconds)}, ${(r.cpuMicros / chunks).toFixed(0)} / ${(r.receiverMicros / chunks).toFixed(0)} µs`
+      ),
       ...Array.from({ length: options.rounds - runs.length }, () => "–"),
-      `${fmtRate(rate(runs))}, ${cpuPerChunk(runs).toFixed(0)} µs`
+      `${fmtRate(rate(runs))}, ${cpuPerChunk(runs).toFixed(0)} / ${receiverPerChunk(runs).toFixed(0)} µs`
     ]
     return {
       rows,
       metrics,
       profile,
       details: [
-        "B2 rounds: throughput, relay-process CPU per 64 KiB.",
+        "B2 rounds: throughput, then CPU per 64 KiB of the relay process / of the receiver's process.",
         "",
         markdownTable(
           ["B2 round", ...subject.map((_, i) => String(i + 1)), "median"],
