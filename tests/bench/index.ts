@@ -159,6 +159,14 @@ const gitCommit = (): string => {
   }
 }
 
+const gitDirty = (): boolean => {
+  try {
+    return cp.execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== ""
+  } catch {
+    return false
+  }
+}
+
 /** The kept "before" block of the existing docs/BENCHMARKS.md, and its figures. */
 const readBefore = (file: string): { block: string; data: RunData | undefined } | undefined => {
   if (!fs.existsSync(file)) return undefined
@@ -194,6 +202,8 @@ const comparisonTable = (before: RunData, after: RunData) => {
 }
 
 const main = Effect.gen(function*() {
+  // the code measured is the code at the start (commits during a long run do not count)
+  const commit = `${gitCommit()}${gitDirty() ? " + uncommitted changes" : ""}`
   const started = performance.now()
   const date = new Date().toISOString()
   const codec = selected("B1") ? runCodec() : undefined
@@ -253,7 +263,7 @@ const main = Effect.gen(function*() {
   }
   if (!writeDocs) return
 
-  const thisRun: RunData = { date, commit: gitCommit(), command, metrics, profiles }
+  const thisRun: RunData = { date, commit, command, metrics, profiles }
   const runSection = [
     `- Machine: ${machine}`,
     `- Date: ${date}, commit ${thisRun.commit}`,

@@ -192,9 +192,9 @@ export const run = (options: FirstByteOptions): Effect.Effect<BenchResult, never
           ...(met ? {} : {
             note: `B3 ${fmtSize(size)} p${p}: ${fmtMs(subject)} through the proxy (target ${limit} ms, direct ${
               fmtMs(baseline)
-            })${failure === undefined ? "" : `; failed: ${failure}`}. Most events take 1–2 ms; the high ` +
-              `figures come from a few spikes of 5–45 ms (GC pauses in the proxy or in the app+simulator ` +
-              `process, and at 64 MiB the proxy still relaying the previous event's megabytes of padding).`
+            })${failure === undefined ? "" : `; failed: ${failure}`}. The per-event figures are in the B3 table ` +
+              `below; first-byte latency here is the proxy's scheduling delay plus that of the app+simulator ` +
+              `process, so it grows with the machine's load (see the load average in the header).`
           })
         })
       }
@@ -204,10 +204,9 @@ export const run = (options: FirstByteOptions): Effect.Effect<BenchResult, never
       `figures are p50 / p99 over every event of every round. The subscription carries a Path filter, ` +
       `because agents before 1.19.4 pass HTTP on an unfiltered steal through as raw TCP. Framed and Basic ` +
       `answer only after the whole body, so their latency is about the stream's length; that is the point. ` +
-      `At 64 MiB (first round only): a Framed response is one HttpResponseFramed of ~1,000 frames, and ` +
-      `agent-sim decodes it in ~20 s because MessageChannel.decodeWith re-copies the pending bytes every ` +
-      `time a frame arrives (quadratic); a Basic response is one HttpResponse over the codec's 64 MiB ` +
-      `message cap, so agent-sim drops the client (real agents have no cap).`,
+      `At 64 MiB (first round only): a Framed response is one HttpResponseFramed of ~1,000 frames; a Basic ` +
+      `response is one HttpResponse over the codec's 64 MiB message cap, so agent-sim drops the client ` +
+      `(real agents have no cap).`,
       "",
       markdownTable(
         ["body size", "Chunked (1.29.0)", "Framed (1.7.0)", "Basic (1.2.2, assumed)", "direct node:http"],

@@ -229,13 +229,11 @@ export const run = (options: MemoryOptions): Effect.Effect<BenchResult, never, S
         ...(met ? {} : {
           note: `B4: the proxy process grew by ${fmtMiB(growth)} while relaying ${
             fmtSize(options.size)
-          } to a reader at ${fmtRate(options.readRate)} (node's pipe: +${fmtMiB(baseGrowth)}). It is bounded, not a ` +
-            `leak: it is about the same at 256 MiB, 512 MiB and 1 GiB, and the heap does not grow. At the peak, ` +
-            `external (Buffer) memory is up by ${fmtMiB(Math.max(...subject.map((r) => r.externalGrowth)))}: the ` +
-            `AgentConnection outbound queue (256 messages by default, here mostly 64 KiB Body messages: 16 MiB ` +
-            `of encoded bytes plus their source frames), its wire queue and write batches, 16 ready frames per ` +
-            `response, and Buffers waiting for GC. The rest of the RSS is freed memory the allocator has not ` +
-            `returned yet. A smaller outboundCapacity would bound it further.`
+          } to a reader at ${fmtRate(options.readRate)} (node's pipe: +${fmtMiB(baseGrowth)}). At the peak, ` +
+            `external (Buffer) memory was up by ${
+              fmtMiB(Math.max(...subject.map((r) => r.externalGrowth)))
+            } and the heap by ${fmtMiB(Math.max(...subject.map((r) => r.heapGrowth)))}: what the proxy buffers ` +
+            `between the app and the slow agent, plus Buffers waiting for GC.`
         })
       }],
       metrics: [
