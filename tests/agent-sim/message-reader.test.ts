@@ -98,6 +98,25 @@ describe("MessageReader", () => {
     expect(Codec.encode("ClientMessage", decoded[0]!)).toEqual(bytes)
   })
 
+  it("a message whose length is learned frame by frame (Framed, many frames) arrives in small pieces", () => {
+    const frames = Array.from({ length: 50 }, (_, i) => ({ _tag: "Data" as const, value: new Uint8Array(1000).fill(i) }))
+    const framed: ClientMessage = {
+      _tag: "TcpSteal",
+      value: {
+        _tag: "HttpResponseFramed",
+        value: { port: 80, connection_id: 2n, request_id: 0, internal_response: { status: 200, version: "HTTP/1.1", headers: [], body: frames } }
+      }
+    }
+    const ping = Codec.encode("ClientMessage", { _tag: "Ping" })
+    const bytes = Uint8Array.from([...Codec.encode("ClientMessage", framed), ...ping])
+    const reader = MessageReader.make(Codec.decoder("ClientMessage"))
+    const out: Array<ClientMessage> = []
+    for (let at = 0; at < bytes.length; at += 100) out.push(...reader.feed(bytes.slice(at, at + 100)).messages)
+    expect(out.map((m) => m._tag)).toEqual(["TcpSteal", "Ping"])
+    expect(Codec.encode("ClientMessage", out[0]!)).toEqual(Codec.encode("ClientMessage", framed))
+    expect(reader.pendingBytes()).toBe(0)
+  })
+
   it("garbage stops decoding with a typed error; the messages before it in the same chunk are kept", () => {
     const ping = Codec.encode("ClientMessage", { _tag: "Ping" })
     const reader = MessageReader.make(Codec.decoder("ClientMessage"))

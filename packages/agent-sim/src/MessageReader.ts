@@ -6,10 +6,12 @@
  * the messages stays in Effect.
  *
  * A chunk that arrives with nothing pending is decoded in place (payload views into it, no
- * copy). The tail of an unfinished message is kept in a buffer grown by doubling, and decoded
- * again only once the decoder's lower bound of the message length is there: a large message
- * arriving in many chunks costs amortised linear copying. Bytes are only appended to that
- * buffer, never overwritten, so views in messages already handed out stay valid.
+ * copy). The tail of an unfinished message is kept as a view; later chunks are collected and
+ * joined (one copy, no zero-fill) once the decoder's lower bound of the message length has
+ * arrived. When a join still does not complete the message (its length is learned piece by
+ * piece, e.g. a Framed body of many frames), the reader switches to a buffer grown by doubling
+ * for that message, so a large message in many chunks costs amortised linear copying. Bytes
+ * handed out as views are never overwritten.
  *
  * @since 0.1.0
  */
@@ -50,27 +52,42 @@ const NONE: Array<never> = []
  * @since 0.1.0
  * @category constructors
  */
+/** A plain Uint8Array of `size` bytes, not zero-filled (it is overwritten at once). */
+const allocate = (size: number): Uint8Array => {
+  const b = Buffer.allocUnsafeSlow(size)
+  return new Uint8Array(b.buffer, b.byteOffset, size)
+}
+
+const join = (parts: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  const out = allocate(total)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 export const make = <A>(decoder: Decoder<A>): MessageReader<A> => {
+  // pending bytes of an unfinished message: views in `parts`, or (growing mode) acc[0, accEnd)
+  let parts: Array<Uint8Array> = []
   let acc: Uint8Array | undefined
-  let accStart = 0
   let accEnd = 0
+  let total = 0
   let needed = 1
   // stream offset of the first undecoded byte, for error offsets
   let streamOffset = 0
   let failed = false
 
-  const pendingBytes = () => accEnd - accStart
+  const pendingBytes = () => total
 
-  const append = (piece: Uint8Array): void => {
-    const length = accEnd - accStart
-    if (acc === undefined || accEnd + piece.length > acc.length) {
-      const grown = new Uint8Array(Math.max(needed, 2 * (length + piece.length), 4096))
-      if (acc !== undefined) grown.set(acc.subarray(accStart, accEnd))
+  const appendToAcc = (piece: Uint8Array): void => {
+    if (accEnd + piece.length > acc!.length) {
+      const grown = allocate(Math.max(needed, 2 * (accEnd + piece.length)))
+      grown.set(acc!.subarray(0, accEnd))
       acc = grown
-      accStart = 0
-      accEnd = length
     }
-    acc.set(piece, accEnd)
+    acc!.set(piece, accEnd)
     accEnd += piece.length
   }
 
@@ -101,37 +118,53 @@ export const make = <A>(decoder: Decoder<A>): MessageReader<A> => {
 
   const feed = (chunk: Uint8Array): Fed<A> => {
     if (failed || chunk.length === 0) return { messages: NONE, error: undefined }
-    const out: Array<A> = []
-    let stop: number | DecodeError
-    if (pendingBytes() === 0) {
-      stop = decodeFrom(chunk, 0, chunk.length, out)
-      if (typeof stop === "number") {
-        acc = undefined
-        accStart = accEnd = 0
-        if (stop < chunk.length) append(chunk.subarray(stop))
-      }
+    let buf: Uint8Array
+    let joined = false
+    if (total === 0) {
+      buf = chunk
     } else {
-      append(chunk)
-      if (pendingBytes() < needed) return { messages: NONE, error: undefined }
-      stop = decodeFrom(acc!, accStart, accEnd, out)
-      if (typeof stop === "number") {
-        accStart = stop
-        if (accStart === accEnd) {
-          acc = undefined
-          accStart = accEnd = 0
-        }
-      }
+      total += chunk.length
+      if (acc !== undefined) appendToAcc(chunk)
+      else parts.push(chunk)
+      if (total < needed) return { messages: NONE, error: undefined }
+      joined = true
+      buf = acc !== undefined ? acc.subarray(0, accEnd) : join(parts, total)
     }
-    if (typeof stop === "number") return { messages: out, error: undefined }
-    failed = true
-    return { messages: out, error: stop }
+    const out: Array<A> = []
+    const stop = decodeFrom(buf, 0, buf.length, out)
+    if (typeof stop !== "number") {
+      failed = true
+      parts = []
+      acc = undefined
+      total = 0
+      return { messages: out, error: stop }
+    }
+    const rest = buf.subarray(stop)
+    total = rest.length
+    if (rest.length === 0) {
+      parts = []
+      acc = undefined
+    } else if (joined && stop === 0) {
+      // the whole message was there by the last bound and is still unfinished: grow in place
+      if (acc === undefined) {
+        acc = allocate(Math.max(needed, 2 * rest.length))
+        acc.set(rest)
+        accEnd = rest.length
+      }
+      parts = []
+    } else {
+      // a new message starts in `rest`: keep it as a view
+      acc = undefined
+      parts = [rest]
+    }
+    return { messages: out, error: undefined }
   }
 
   const end = (): DecodeError | undefined =>
-    failed || pendingBytes() === 0 ? undefined : new DecodeError({
+    failed || total === 0 ? undefined : new DecodeError({
       reason: "Truncated",
-      offset: streamOffset + pendingBytes(),
-      detail: `the byte stream ended inside a message (${pendingBytes()} bytes of it received)`,
+      offset: streamOffset + total,
+      detail: `the byte stream ended inside a message (${total} bytes of it received)`,
       path: []
     })
 
