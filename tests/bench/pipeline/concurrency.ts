@@ -1,6 +1,7 @@
 /**
  * B5 concurrency: `connections` concurrent clients × `requests` sequential requests each, every
- * body checked (0 lost / 0 corrupted is a target). Three processes: the app (child), the relay
+ * body checked (0 lost / 0 corrupted is a target; a request answered with anything but the app's
+ * 200 — e.g. a 502 made up by the proxy — counts as lost, a 200 with other bytes as corrupted). Three processes: the app (child), the relay
  * (child) and the load generator (this process).
  * - Subject: the light agent (lightAgent.ts, raw protocol, no Effect) injects the requests (a
  *   fresh connection id per request, as current agents do) into the IncomingProxy, which
@@ -93,7 +94,8 @@ const throughProxyLight = (relay: ProxyProcess, app: App, options: ConcurrencyOp
           end: () => {
             const body = Buffer.concat(parts)
             if (status !== 200) {
-              fail("corrupted", `${id}: status ${status} ${JSON.stringify(body.subarray(0, 160).toString("latin1"))}`)
+              // not served (e.g. a 502 the proxy made up): the request is lost, the reason kept
+              fail("lost", `${id}: status ${status} ${JSON.stringify(body.subarray(0, 160).toString("latin1"))}`)
             } else if (!body.equals(itemBody(id, options.bodySize))) {
               fail("corrupted", `${id}: body differs`)
             } else {
@@ -193,8 +195,10 @@ const throughReverseProxy = (relay: ProxyProcess, app: App, options: Concurrency
             const t0 = performance.now()
             const answer = await client.get(`/item/${id}?size=${options.bodySize}`)
             if (typeof answer === "string") fail("lost", `${id}: ${answer}`)
-            else if (answer.status !== 200 || !answer.body.equals(itemBody(id, options.bodySize))) {
-              fail("corrupted", `${id}: status ${answer.status}`)
+            else if (answer.status !== 200) {
+              fail("lost", `${id}: status ${answer.status} ${JSON.stringify(answer.body.subarray(0, 160).toString("latin1"))}`)
+            } else if (!answer.body.equals(itemBody(id, options.bodySize))) {
+              fail("corrupted", `${id}: body differs`)
             } else {
               run.completed++
               run.latencies.push(performance.now() - t0)
@@ -239,8 +243,9 @@ const throughProxy = (relay: ProxyProcess, app: App, options: ConcurrencyOptions
           Effect.catchAll((e) => Effect.sync(() => void (error = e.message)))
         )
         if (!ended || error !== undefined) return fail("lost", `${id}: ${error ?? "no End"}`)
-        if (status !== 200 || !Buffer.concat(parts).equals(itemBody(id, options.bodySize))) {
-          return fail("corrupted", `${id}: status ${status}`)
+        if (status !== 200) return fail("lost", `${id}: status ${status}`)
+        if (!Buffer.concat(parts).equals(itemBody(id, options.bodySize))) {
+          return fail("corrupted", `${id}: body differs`)
         }
         run.completed++
         run.latencies.push(performance.now() - start)
