@@ -3,9 +3,9 @@
  * raw connections. All shared state is plain mutable data changed in synchronous steps (one JS
  * thread), waiting happens on Deferreds and Mailboxes.
  *
- * Receive path: each socket chunk is decoded in the `'data'` callback (MessageReader) and its
- * messages are handled in one fiber run; while a run is suspended (a write waiting for drain),
- * the socket is paused and later messages wait in order. Send path: messages are encoded and
+ * Receive path: each socket chunk is decoded in the `'data'` callback (MessageReader) and the
+ * client's session fiber, woken once, handles its messages in one run; while that fiber waits (a
+ * write waiting for drain) and messages pile up, the socket is paused. Send path: messages are encoded and
  * written from the calling fiber, the writes of one tick corked together, waiting for `'drain'`
  * only when the socket says so.
  * @internal
@@ -15,10 +15,8 @@ import * as Effect from "effect/Effect"
 import { waitDrain } from "./drain.js"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
-import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Codec from "@mirrord-effect/protocol/Codec"
@@ -688,9 +686,11 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         detail: shuttingDown ? "the simulator is shutting down" : `client ${clientId} disconnected`
       })
 
-    const serveClient = (socket: net.Socket) => {
-      let handling: Fiber.RuntimeFiber<void, AgentSimError> | undefined
-      return Effect.gen(function*() {
+    /** Past this many decoded messages waiting for the session fiber, the socket is paused. */
+    const INBOX_HIGH_WATER = 256
+
+    const serveClient = (socket: net.Socket) =>
+      Effect.gen(function*() {
         const client: Client = {
           id: nextClientId++,
           remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`,
@@ -702,77 +702,71 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         }
         clients.set(client.id, client)
         note({ _tag: "ClientConnected", clientId: client.id, remote: client.remote, at: now() })
-        const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-        // how the session ends: the bytes stopped decoding (DecodeError), or the input ended
-        // (undefined), once every message received before has been handled
-        const ended = yield* Deferred.make<DecodeError | undefined>()
+        // The 'data' callback decodes (MessageReader) into `inbox`, a plain array, and wakes the
+        // session fiber, which handles everything there in one run. While the fiber is busy
+        // (a write waiting for drain) and the inbox is full, the socket is paused.
         const reader = MessageReader.make(decoder)
-        let backlog: Array<ClientMessage> = []
+        let inbox: Array<ClientMessage> = []
         let inputEnded = false
         let stopError: DecodeError | undefined
         let paused = false
-
-        const finishIfDone = () => {
-          if (inputEnded && handling === undefined && backlog.length === 0) Deferred.unsafeDone(ended, Exit.succeed(stopError))
-        }
-        const handleAll = (messages: ReadonlyArray<ClientMessage>) =>
-          messages.length === 1
-            ? handle(client, messages[0]!)
-            : Effect.forEach(messages, (m) => handle(client, m), { discard: true })
-        const run = (messages: Array<ClientMessage>) => {
-          const fiber = runFork(handleAll(messages))
-          handling = fiber
-          fiber.addObserver((exit) => {
-            handling = undefined
-            if (Exit.isFailure(exit)) {
-              // a failed handler (the client is gone mid-send) ends the session, as before
-              backlog = []
-              inputEnded = true
-              Deferred.unsafeDone(ended, Exit.succeed(undefined))
-              return
-            }
-            if (backlog.length > 0) {
-              const next = backlog
-              backlog = []
-              return run(next)
-            }
-            if (paused && !inputEnded) {
-              paused = false
-              socket.resume()
-            }
-            finishIfDone()
-          })
+        let wake: (() => void) | undefined
+        const wakeUp = () => {
+          const w = wake
+          wake = undefined
+          w?.()
         }
         const endInput = (error: DecodeError | undefined) => {
           if (inputEnded) return
           inputEnded = true
           stopError = error ?? reader.end()
-          finishIfDone()
+          wakeUp()
         }
         socket.on("data", (chunk: Buffer) => {
           if (inputEnded) return
           // a plain Uint8Array view: payloads handed out are Uint8Arrays, not Buffers
           const { error, messages } = reader.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-          if (messages.length > 0) {
-            if (handling !== undefined) {
-              // a run is waiting (for drain): keep order, and stop reading until it is done
-              for (const m of messages) backlog.push(m)
-              if (!paused) {
-                paused = true
-                socket.pause()
-              }
-            } else {
-              run(messages)
-            }
+          for (const m of messages) inbox.push(m)
+          if (inbox.length >= INBOX_HIGH_WATER && !paused) {
+            paused = true
+            socket.pause()
           }
           if (error !== undefined) endInput(error)
+          else if (messages.length > 0) wakeUp()
         })
         socket.on("end", () => endInput(undefined))
         socket.on("close", () => endInput(undefined))
         socket.on("error", () => endInput(undefined))
-        const failure = yield* Deferred.await(ended)
-        if (failure !== undefined) {
-          const drop = dropReasonOf(failure)
+
+        /** The messages received since the last call; waits when there are none (and input goes on). */
+        const nextBatch = Effect.async<Array<ClientMessage>>((resume) => {
+          const take = () => {
+            const batch = inbox
+            inbox = []
+            if (paused && !inputEnded) {
+              paused = false
+              socket.resume()
+            }
+            resume(Effect.succeed(batch))
+          }
+          if (inbox.length > 0 || inputEnded) return take()
+          wake = take
+          return Effect.sync(() => {
+            wake = undefined
+          })
+        })
+
+        for (;;) {
+          const batch = yield* nextBatch
+          if (batch.length === 0) break // the input ended and everything before it is handled
+          for (const message of batch) {
+            const exit = yield* Effect.exit(handle(client, message))
+            // a failed handler (the client is gone mid-send) ends the session, as before
+            if (Exit.isFailure(exit)) return clientGone(client, disconnected(client.id))
+          }
+        }
+        if (stopError !== undefined) {
+          const drop = dropReasonOf(stopError)
           record({ _tag: "Undecodable", clientId: client.id, at: now(), drop })
           note({ _tag: "ClientDropped", clientId: client.id, drop, at: now() })
           // like the Rust agent: the client loop returns the error and the socket is dropped, no Close
@@ -783,19 +777,16 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         clientGone(client, disconnected(client.id))
       }).pipe(
         Effect.onExit(() =>
-          Effect.suspend(() => {
+          Effect.sync(() => {
             const found = [...clients.values()].find((c) => c.socket === socket)
             if (found !== undefined) {
               clientGone(found, disconnected(found.id))
             }
             socket.destroy()
             note({ _tag: "ClientDisconnected", clientId: found?.id ?? 0, at: now() })
-            const current = handling
-            return current === undefined ? Effect.void : Fiber.interrupt(current)
           })
         )
       )
-    }
 
     // finalizers run in reverse: first mark the shutdown, then stop sessions, then the listener
     const sessions = yield* FiberSet.make<void, never>()
