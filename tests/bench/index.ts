@@ -257,7 +257,7 @@ const main = Effect.gen(function*() {
   if (jsonFile !== undefined) {
     fs.writeFileSync(
       path.resolve(process.env["INIT_CWD"] ?? process.cwd(), jsonFile),
-      `${JSON.stringify({ date, command, machine, rows: metrics, profiles }, null, 2)}\n`
+      `${JSON.stringify({ date, commit, command, machine, rows: metrics, profiles }, null, 2)}\n`
     )
     log(`wrote ${jsonFile}`)
   }
