@@ -54,6 +54,8 @@ export interface RelayHandle {
 export interface GatewayHandle {
   readonly body: RequestBody
   fiber: Fiber.RuntimeFiber<void> | undefined
+  /** The agent cancelled the request (Close, ErrorV1/V2): nothing more may be sent for it. */
+  cancelled: boolean
 }
 
 /** What is live for one connection id in one mode. @internal */

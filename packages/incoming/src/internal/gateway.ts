@@ -13,8 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { LocalTarget, UpgradedConnection } from "../LocalHttp.js"
-import type { ResponseHead, ResponseIds } from "../ResponseFraming.js"
-import { frame } from "../ResponseFraming.js"
+import type { BodySource, ResponseHead, ResponseIds } from "../ResponseFraming.js"
+import { respond } from "../ResponseFraming.js"
 import type { SubscriptionMode } from "../Subscription.js"
 import type { Attachment, ConnectionState, GatewayHandle, ProxyContext } from "./attachment.js"
 import { pruneConnection, steal } from "./attachment.js"
@@ -72,12 +72,15 @@ const responseBytes = (message: LayerTcpSteal): number => {
 /** Sends one response message, counted in the metrics. @internal */
 export const sendResponse = (ctx: ProxyContext, attachment: Attachment, message: LayerTcpSteal): Effect.Effect<void> => {
   const kind = responseKind(message)
-  return Effect.all([
-    kind === undefined ? Effect.void : ctx.metrics.response(kind),
-    ctx.metrics.bytesOut(responseBytes(message)),
-    attachment.send(steal(message))
-  ], { discard: true })
+  const sent = Effect.zipRight(ctx.metrics.bytesOut(responseBytes(message)), attachment.send(steal(message)))
+  return kind === undefined ? sent : Effect.zipRight(ctx.metrics.response(kind), sent)
 }
+
+/** The body of a response that has none (after a `101`). */
+const noBody: BodySource<never> = { drain: () => ({ _tag: "End" }), ready: Effect.void }
+
+/** How long the cut of an interrupted response may wait for the agent connection. */
+const CUT_ON_INTERRUPT_BOUND = Duration.seconds(1)
 
 const upgrade = (
   ctx: ProxyContext,
@@ -94,10 +97,7 @@ const upgrade = (
     const connectionId = request.ids.connection_id
     const relay = Effect.gen(function*() {
       if (request.mode === "steal") {
-        yield* Stream.runForEach(
-          frame(request.responseMode, request.ids, head, Stream.empty, { readyFrames: ctx.options.responseReadyFrames }),
-          (message) => sendResponse(ctx, attachment, message)
-        )
+        yield* respond(request.responseMode, request.ids, head, noBody, (message) => sendResponse(ctx, attachment, message))
       }
       yield* Relay.relayStream(ctx, attachment, request.mode, connectionId, connection, handle, state)
     })
@@ -130,13 +130,27 @@ export const run = (
   state: ConnectionState
 ): Effect.Effect<void> => {
   const { ids, mode } = request
+  const send = (message: LayerTcpSteal) => sendResponse(ctx, attachment, message)
+  const respondOptions = {
+    readyFrames: ctx.options.responseReadyFrames,
+    // The proxy is stopping (or detaching) with this response in flight: cut it, unless the agent
+    // cancelled the request itself or the connection is gone.
+    onInterruptAfterStart: (cut: ReadonlyArray<LayerTcpSteal>) =>
+      Effect.suspend(() => {
+        if (handle.cancelled || attachment.connections[mode].get(ids.connection_id) !== state) return Effect.void
+        return Effect.forEach(cut, (message) => attachment.post(steal(message)), { discard: true }).pipe(
+          Effect.timeout(CUT_ON_INTERRUPT_BOUND),
+          Effect.ignore
+        )
+      })
+  }
   const attempt: Effect.Effect<void, LocalHttpError | RequestBodyAborted> = Effect.scoped(Effect.gen(function*() {
     const response = yield* ctx.localHttp.send(request.target, {
       method: request.method,
       uri: request.uri,
       version: request.version,
       headers: request.headers,
-      body: handle.body.replay,
+      body: handle.body.complete ?? handle.body.replay,
       bodyOpen: handle.body.isOpen()
     })
     // No retry after the head: the request has reached the app.
@@ -144,10 +158,12 @@ export const run = (
     const head: ResponseHead = { status: response.status, version: response.version, headers: response.headers }
     if (Option.isSome(response.upgraded)) return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
     if (mode === "mirror") return yield* Stream.runDrain(response.body)
-    yield* Stream.runForEach(
-      frame(request.responseMode, ids, head, response.body, { readyFrames: ctx.options.responseReadyFrames }),
-      (message) => sendResponse(ctx, attachment, message)
-    )
+    const outcome = yield* respond(request.responseMode, ids, head, response.bodySource, send, respondOptions)
+    if (outcome._tag === "Cut") {
+      // The response was cut after its head: counted, never retried (the agent has a Start).
+      yield* ctx.metrics.error(outcome.error.reason)
+      yield* Effect.logDebug(`response ${ids.connection_id}/${ids.request_id} cut: ${outcome.error.message}`)
+    }
   }))
 
   const backoff = ctx.options.retryBackoff
@@ -181,6 +197,8 @@ export const run = (
     () =>
       ctx.metrics.trackRequest(loop(0)).pipe(
         Effect.withSpan("IncomingProxy.request", {
+          // no stack capture on the hot path
+          captureStackTrace: false,
           attributes: {
             "mirrord.mode": mode,
             "mirrord.connection_id": String(ids.connection_id),

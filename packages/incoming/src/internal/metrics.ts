@@ -67,12 +67,27 @@ export const make = (tags: Record<string, string>): ProxyMetrics => {
       () => effect,
       () => Metric.incrementBy(gauge, -1)
     )
+  // Tagging a metric costs several µs: each tagged variant is made once and its increment reused.
+  const cachedIncrements = (metric: Metric.Metric.Counter<number>, tag: string) => {
+    const cache = new Map<string, Effect.Effect<void>>()
+    return (value: string): Effect.Effect<void> => {
+      let increment = cache.get(value)
+      if (increment === undefined) {
+        increment = Metric.increment(Metric.tagged(metric, tag, value))
+        cache.set(value, increment)
+      }
+      return increment
+    }
+  }
+  const response = cachedIncrements(responsesT, "mode")
+  const request = cachedIncrements(requestsT, "channel")
+  const error = cachedIncrements(errorsT, "reason")
   return {
-    response: (kind) => Metric.increment(Metric.tagged(responsesT, "mode", kind)),
-    request: (channel) => Metric.increment(Metric.tagged(requestsT, "channel", channel)),
+    response,
+    request,
     bytesIn: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesInT, n)),
     bytesOut: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesOutT, n)),
-    error: (reason) => Metric.increment(Metric.tagged(errorsT, "reason", reason)),
+    error,
     trackRequest: around(inFlightT),
     trackConnection: around(connectionsT)
   }

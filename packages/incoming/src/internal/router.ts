@@ -22,7 +22,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import type { ResponseIds } from "../ResponseFraming.js"
 import type { SubscriptionMode } from "../Subscription.js"
-import type { Attachment, ProxyContext } from "./attachment.js"
+import type { Attachment, GatewayHandle, ProxyContext } from "./attachment.js"
 import { connectionState, connectionUnsubscribe, steal } from "./attachment.js"
 import { badGateway, STALE_PORT_MESSAGE } from "./badGateway.js"
 import * as Gateway from "./gateway.js"
@@ -113,10 +113,7 @@ export const make = (
       // The response mode is fixed per request, from the version known now.
       const snapshot = yield* responseMode(request.variant)
       const body = yield* RequestBody.make(request.frames, request.complete, ctx.options.requestBodyBufferFrames)
-      const handle: { body: RequestBody.RequestBody; fiber: Fiber.RuntimeFiber<void> | undefined } = {
-        body,
-        fiber: undefined
-      }
+      const handle: GatewayHandle = { body, fiber: undefined, cancelled: false }
       state.gateways.set(ids.request_id, handle)
       handle.fiber = yield* FiberSet.run(
         attachment.fibers,
@@ -152,6 +149,7 @@ export const make = (
     Effect.suspend(() => {
       const handle = attachment.connections[mode].get(connectionId)?.gateways.get(requestId)
       if (handle === undefined) return Effect.void
+      handle.cancelled = true
       return Effect.zipRight(
         handle.body.abort(detail),
         handle.fiber === undefined ? Effect.void : Fiber.interruptFork(handle.fiber)
@@ -191,6 +189,7 @@ export const make = (
       if (mode === "steal") {
         // Everything of the connection stops, silently.
         for (const gateway of state.gateways.values()) {
+          gateway.cancelled = true
           work.push(gateway.body.release)
           if (gateway.fiber !== undefined) work.push(Fiber.interruptFork(gateway.fiber))
         }
