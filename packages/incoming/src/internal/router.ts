@@ -16,7 +16,6 @@
 import type { DaemonMessage } from "@mirrord-effect/protocol/Message"
 import type { RequestVariant, ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
 import type { BodyFrame, ChunkedRequest, DaemonTcp, HeaderMap, HttpVersion } from "@mirrord-effect/protocol/Tcp"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
@@ -176,7 +175,7 @@ export const make = (
     Effect.suspend(() => {
       const relay = attachment.connections[mode].get(connectionId)?.relay
       if (relay === undefined) return Effect.void
-      return Effect.zipRight(ctx.metrics.bytesIn(bytes.length), Relay.offerData(relay, bytes))
+      return Effect.zipRight(ctx.metrics.bytesIn(bytes.length), relay.offer(bytes))
     })
 
   const close = (mode: SubscriptionMode, connectionId: bigint): Effect.Effect<void> =>
@@ -200,7 +199,7 @@ export const make = (
         for (const gateway of state.gateways.values()) {
           if (gateway.body.isOpen()) work.push(gateway.body.abort("the agent closed the connection mid-body"))
         }
-        if (state.relay !== undefined) work.push(Deferred.succeed(state.relay.remoteClosed, undefined))
+        if (state.relay !== undefined) work.push(state.relay.closeRemote)
       }
       return Effect.all(work, { discard: true })
     })
