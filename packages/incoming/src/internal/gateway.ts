@@ -7,11 +7,10 @@
  * @internal
  */
 import type { RequestVariant, ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
-import type { HeaderMap, HttpVersion, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
+import type { BodyFrame, HeaderMap, HttpVersion, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { LocalTarget, UpgradedConnection } from "../LocalHttp.js"
 import type { BodySource, ResponseHead, ResponseIds } from "../ResponseFraming.js"
 import { respond } from "../ResponseFraming.js"
@@ -78,6 +77,24 @@ export const sendResponse = (ctx: ProxyContext, attachment: Attachment, message:
 
 /** The body of a response that has none (after a `101`). */
 const noBody: BodySource<never> = { drain: () => ({ _tag: "End" }), ready: Effect.void }
+
+/** Reads a body to its end and drops it (mirror mode), a batch per fiber run. */
+const discard = <E>(body: BodySource<E>): Effect.Effect<void, E> => {
+  const frames: Array<BodyFrame> = []
+  const loop: Effect.Effect<void, E> = Effect.suspend(() => {
+    const state = body.drain(frames, Number.MAX_SAFE_INTEGER)
+    frames.length = 0
+    switch (state._tag) {
+      case "Open":
+        return Effect.zipRight(body.ready, loop)
+      case "End":
+        return Effect.void
+      case "Fail":
+        return Effect.fail(state.error)
+    }
+  })
+  return loop
+}
 
 /** How long the cut of an interrupted response may wait for the agent connection. */
 const CUT_ON_INTERRUPT_BOUND = Duration.seconds(1)
@@ -157,7 +174,7 @@ export const run = (
     yield* handle.body.stopCaching
     const head: ResponseHead = { status: response.status, version: response.version, headers: response.headers }
     if (Option.isSome(response.upgraded)) return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
-    if (mode === "mirror") return yield* Stream.runDrain(response.body)
+    if (mode === "mirror") return yield* discard(response.bodySource)
     const outcome = yield* respond(request.responseMode, ids, head, response.bodySource, send, respondOptions)
     if (outcome._tag === "Cut") {
       // The response was cut after its head: counted, never retried (the agent has a Start).
