@@ -96,6 +96,30 @@ const discard = <E>(body: BodySource<E>): Effect.Effect<void, E> => {
   return loop
 }
 
+/**
+ * The tracer Effect installs by default. It records nothing anyone reads, and a span costs tens
+ * of µs per request, so a request gets its span only when another tracer (an exporter) is set.
+ */
+const defaultTracer = Effect.runSync(Effect.tracer)
+
+/** The request's span `IncomingProxy.request` (without stack capture) when spans are recorded. */
+const requestSpan = <A, E, R>(effect: Effect.Effect<A, E, R>, request: GatewayRequest): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) =>
+    tracer === defaultTracer ? effect : Effect.withSpan(effect, "IncomingProxy.request", {
+      captureStackTrace: false,
+      attributes: {
+        "mirrord.mode": request.mode,
+        "mirrord.connection_id": String(request.ids.connection_id),
+        "mirrord.request_id": request.ids.request_id,
+        "mirrord.port": request.ids.port,
+        "mirrord.request_variant": request.variant,
+        "mirrord.response_mode": request.mode === "steal" ? request.responseMode : "none",
+        "http.method": request.method,
+        "http.version": request.version
+      }
+    })
+  )
+
 /** How long the cut of an interrupted response may wait for the agent connection. */
 const CUT_ON_INTERRUPT_BOUND = Duration.seconds(1)
 
@@ -212,22 +236,7 @@ export const run = (
       ctx.counters.gateways++
     }),
     () =>
-      ctx.metrics.trackRequest(loop(0)).pipe(
-        Effect.withSpan("IncomingProxy.request", {
-          // no stack capture on the hot path
-          captureStackTrace: false,
-          attributes: {
-            "mirrord.mode": mode,
-            "mirrord.connection_id": String(ids.connection_id),
-            "mirrord.request_id": ids.request_id,
-            "mirrord.port": ids.port,
-            "mirrord.request_variant": request.variant,
-            "mirrord.response_mode": mode === "steal" ? request.responseMode : "none",
-            "http.method": request.method,
-            "http.version": request.version
-          }
-        })
-      ),
+      requestSpan(ctx.metrics.trackRequest(loop(0)), request),
     () =>
       Effect.gen(function*() {
         ctx.counters.gateways--
