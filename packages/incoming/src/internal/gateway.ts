@@ -232,17 +232,21 @@ export const run = (
       }))
 
   return Effect.acquireUseRelease(
-    Effect.sync(() => {
-      ctx.counters.gateways++
-    }),
+    Effect.zipRight(
+      Effect.sync(() => {
+        ctx.counters.gateways++
+      }),
+      ctx.metrics.requestStarted
+    ),
+    () => requestSpan(loop(0), request),
     () =>
-      requestSpan(ctx.metrics.trackRequest(loop(0)), request),
-    () =>
-      Effect.gen(function*() {
-        ctx.counters.gateways--
-        yield* handle.body.release
-        if (state.gateways.get(ids.request_id) === handle) state.gateways.delete(ids.request_id)
-        yield* pruneConnection(attachment, mode, ids.connection_id, state)
-      })
+      Effect.zipRight(
+        ctx.metrics.requestEnded,
+        Effect.suspend(() => {
+          ctx.counters.gateways--
+          if (state.gateways.get(ids.request_id) === handle) state.gateways.delete(ids.request_id)
+          return Effect.zipRight(handle.body.release, pruneConnection(attachment, mode, ids.connection_id, state))
+        })
+      )
   )
 }

@@ -41,6 +41,9 @@ export interface ProxyMetrics {
   readonly bytesIn: (n: number) => Effect.Effect<void>
   readonly bytesOut: (n: number) => Effect.Effect<void>
   readonly error: (reason: string) => Effect.Effect<void>
+  /** One request more / less in flight (for callers that hold their own acquire/release). */
+  readonly requestStarted: Effect.Effect<void>
+  readonly requestEnded: Effect.Effect<void>
   /** Runs `effect` counted as one request in flight. */
   readonly trackRequest: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Runs `effect` counted as one open relayed connection. */
@@ -61,12 +64,13 @@ export const make = (tags: Record<string, string>): ProxyMetrics => {
   const errorsT = withTags(errors)
   const inFlightT = withTags(inFlight)
   const connectionsT = withTags(connections)
-  const around = (gauge: Metric.Metric.Gauge<number>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.acquireUseRelease(
-      Metric.incrementBy(gauge, 1),
-      () => effect,
-      () => Metric.incrementBy(gauge, -1)
-    )
+  const around = (gauge: Metric.Metric.Gauge<number>) => {
+    const up = Metric.incrementBy(gauge, 1)
+    const down = Metric.incrementBy(gauge, -1)
+    return <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.acquireUseRelease(up, () => effect, () => down)
+  }
+  const requestStarted = Metric.incrementBy(inFlightT, 1)
+  const requestEnded = Metric.incrementBy(inFlightT, -1)
   // Tagging a metric costs several µs: each tagged variant is made once and its increment reused.
   const cachedIncrements = (metric: Metric.Metric.Counter<number>, tag: string) => {
     const cache = new Map<string, Effect.Effect<void>>()
@@ -88,6 +92,8 @@ export const make = (tags: Record<string, string>): ProxyMetrics => {
     bytesIn: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesInT, n)),
     bytesOut: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesOutT, n)),
     error,
+    requestStarted,
+    requestEnded,
     trackRequest: around(inFlightT),
     trackConnection: around(connectionsT)
   }
