@@ -267,6 +267,20 @@ describe("ResponseFraming.respond (the fused loop) does what ResponseFraming.des
       { numRuns: 400 }
     ))
 
+  it("describe: looks that stop before the body ends describe what is out so far (Open), never throw", () => {
+    const open: ReadonlyArray<ResponseFraming.BodyLook<string>> = [{ frames: [data("a")], state: { _tag: "Open" } }]
+    expect(ResponseFraming.describe("Chunked", ids, head, open)).toEqual({
+      _tag: "Sent",
+      messages: [{
+        _tag: "HttpResponseChunked",
+        value: { _tag: "Start", value: { ...ids, internal_response: { ...head, body: [data("a")] } } }
+      }],
+      outcome: "Open"
+    })
+    expect(ResponseFraming.describe("Framed", ids, head, open)).toEqual({ _tag: "Sent", messages: [], outcome: "Open" })
+    expect(ResponseFraming.describe("Basic", ids, head, [])).toEqual({ _tag: "Sent", messages: [], outcome: "Open" })
+  })
+
   it("random chunk boundaries and timings: the same response modulo batching", () =>
     FastCheck.assert(
       FastCheck.asyncProperty(

@@ -89,14 +89,19 @@ export interface BodyLook<E = unknown> {
 }
 
 /**
- * What a response became: the messages sent and how it ended (`Complete`, or `Cut` after a
- * failure once something was sent), or a failure before anything was sent.
+ * What a response became: the messages sent and how it ended (`Complete`, `Cut` after a
+ * failure once something was sent, or still `Open` when the looks stop before the body ends),
+ * or a failure before anything was sent.
  *
  * @since 0.1.0
  * @category models
  */
 export type Described<E> =
-  | { readonly _tag: "Sent"; readonly messages: ReadonlyArray<LayerTcpSteal>; readonly outcome: "Complete" | "Cut" }
+  | {
+    readonly _tag: "Sent"
+    readonly messages: ReadonlyArray<LayerTcpSteal>
+    readonly outcome: "Complete" | "Cut" | "Open"
+  }
   | { readonly _tag: "FailedBeforeSending"; readonly error: E }
 
 /**
@@ -244,7 +249,7 @@ export const describe = <E>(
         return { _tag: "Sent", messages: [message], outcome: "Complete" }
       }
     }
-    throw new Error("describe: the looks end before the body does")
+    return { _tag: "Sent", messages: [], outcome: "Open" }
   }
   const max = readyFramesOf(options)
   const messages: Array<LayerTcpSteal> = []
@@ -264,7 +269,7 @@ export const describe = <E>(
     }
     return describeRest(ids, messages, looks.slice(index), max)
   }
-  throw new Error("describe: the looks end before the body does")
+  return { _tag: "Sent", messages, outcome: "Open" }
 }
 
 const describeRest = <E>(
@@ -292,7 +297,7 @@ const describeRest = <E>(
         return { _tag: "Sent", messages, outcome: "Cut" }
     }
   }
-  throw new Error("describe: the looks end before the body does")
+  return { _tag: "Sent", messages, outcome: "Open" }
 }
 
 const COMPLETE: RespondOutcome<never> = { _tag: "Complete" }
