@@ -89,17 +89,18 @@ const expectError = <A, E>(effect: Effect.Effect<A, E>) =>
     })
   )
 
-/** Polls `predicate` every 10 ms for up to 2 s. */
+/** Polls `predicate` every 10 ms, for up to 45 s (a loaded machine must not fail the test). */
 const eventually = (predicate: () => boolean) =>
   Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
+    const start = Date.now()
+    while (Date.now() - start < 45_000) {
       if (predicate()) return true
       yield* Effect.sleep("10 millis")
     }
     return predicate()
   })
 
-const T = 10_000
+const T = 60_000
 
 // ---------------------------------------------------------------------------------------------
 
@@ -206,7 +207,8 @@ describe("LocalHttp", () => {
         const service = yield* make()
         yield* exchange(service, app.target, request())
         expect(yield* eventually(() => app.open() === 0)).toBe(true)
-        yield* Effect.sleep("20 millis")
+        // the pool has seen the close too (not a fixed sleep)
+        expect(yield* eventually(() => Effect.runSync(service.stats).idleConnections === 0)).toBe(true)
         const second = yield* exchange(service, app.target, request())
         expect(second.body).toBe("ok")
         expect(app.accepted()).toBe(2)
@@ -414,12 +416,17 @@ describe("LocalHttp", () => {
         yield* Effect.fork(
           service.send(app.target, request({ method: "POST", headers: headers(["host", "local.test"], ["transfer-encoding", "chunked"]), body }))
         )
-        yield* Effect.sleep("500 millis")
-        const n = yield* Ref.get(pulled)
-        expect(n).toBeGreaterThan(0)
+        // Wait for the writer to stall (the kernel buffers full): the count stops moving. No fixed
+        // deadline: on a loaded machine it just takes longer to get there.
+        let n = 0
+        for (;;) {
+          const before = yield* Ref.get(pulled)
+          yield* Effect.sleep("100 millis")
+          n = yield* Ref.get(pulled)
+          if (n > 0 && n === before) break
+        }
+        // stalled with a bounded amount pulled, far below what an unbounded reader would take
         expect(n).toBeLessThan(32 * 1024 * 1024)
-        yield* Effect.sleep("200 millis")
-        expect(yield* Ref.get(pulled)).toBe(n) // stalled: nothing more pulled
       }), T)
   })
 

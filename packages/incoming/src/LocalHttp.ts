@@ -70,8 +70,37 @@ export type BodyFrame =
   | { readonly _tag: "Trailers"; readonly value: HeaderMap }
 
 /**
+ * What a {@link ReadySource} holds after a `drain`: more may come (`Open`), the end has been
+ * reached (`End`, everything was drained), or the source failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReadyState<E> =
+  | { readonly _tag: "Open" }
+  | { readonly _tag: "End" }
+  | { readonly _tag: "Fail"; readonly error: E }
+
+/**
+ * A body being received, read in batches: `drain` moves what has already arrived (never
+ * waits), `ready` waits once until there is something to drain. This is how the proxy's data
+ * plane reads a response: one fiber run per batch, no Stream per chunk. Taking items out is
+ * what lets the source read more from its socket (backpressure).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadySource<A, E> {
+  /** Moves up to `max` items already received into `into`; returns the state after them. */
+  readonly drain: (into: Array<A>, max: number) => ReadyState<E>
+  /** Completes once `drain` has something to give: an item, the end, or the failure. */
+  readonly ready: Effect.Effect<void>
+}
+
+/**
  * A request for the local application. `body` frames may arrive over time; a `Trailers`
- * frame, if any, comes last.
+ * frame, if any, comes last. An array is a body that is complete already: it is written
+ * together with the head, without a streaming writer.
  *
  * @since 0.1.0
  * @category models
@@ -81,7 +110,7 @@ export interface LocalRequest<E = never> {
   readonly uri: string
   readonly version: HttpVersion
   readonly headers: HeaderMap
-  readonly body: Stream.Stream<BodyFrame, E>
+  readonly body: Stream.Stream<BodyFrame, E> | ReadonlyArray<BodyFrame>
   /**
    * More body frames may still arrive (a chunked upload in progress). An HTTP/1.1 request that
    * declares no framing is then sent at once with `transfer-encoding: chunked`, as hyper does
@@ -103,6 +132,8 @@ export interface LocalResponse {
   readonly version: HttpVersion
   readonly headers: HeaderMap
   readonly body: Stream.Stream<BodyFrame, LocalHttpError>
+  /** The same body as a batch source (consume the body once, through one of the two). */
+  readonly bodySource: ReadySource<BodyFrame, LocalHttpError>
   readonly upgraded: Option.Option<UpgradedConnection>
 }
 
@@ -115,6 +146,8 @@ export interface LocalResponse {
  */
 export interface UpgradedConnection {
   readonly read: Stream.Stream<Uint8Array, LocalHttpError>
+  /** The same bytes as `read`, as a batch source (read through one of the two). */
+  readonly readSource: ReadySource<Uint8Array, LocalHttpError>
   readonly write: (chunk: Uint8Array) => Effect.Effect<void, LocalHttpError>
   readonly endWrite: Effect.Effect<void>
 }

@@ -72,6 +72,7 @@ const wrap = (socket: net.Socket): LocalStream => {
   })
   return {
     read: inbound.stream,
+    readSource: inbound,
     write: (chunk) =>
       write(socket, chunk).pipe(
         Effect.mapError(

@@ -260,6 +260,23 @@ export const bodyText = (m: ClientMessage): string => {
   }
 }
 
+/**
+ * An ordering barrier on the agent connection: sends a request for a port nobody subscribed
+ * (the proxy answers it at once with a 502) and returns every message that arrived before that
+ * 502. Once the proxy has nothing in flight, nothing else can follow: a deterministic "quiet".
+ */
+export const barrier = (agent: AgentSession): Effect.Effect<Array<ClientMessage>> =>
+  Effect.gen(function*() {
+    const conn = 0xbad_0bn
+    yield* agent.send(stealMsg(startV2({ port: 9, conn })))
+    const before: Array<ClientMessage> = []
+    for (;;) {
+      const m = yield* agent.next()
+      if (m._tag === "TcpSteal" && m.value._tag === "HttpResponse" && m.value.value.connection_id === conn) return before
+      before.push(m)
+    }
+  })
+
 /** Reads messages until a complete response (Basic, Framed, Chunked is_last/Error); returns them all. */
 export const collectResponse = (agent: AgentSession): Effect.Effect<Array<ClientMessage>> =>
   Effect.gen(function*() {
@@ -275,12 +292,23 @@ export const collectResponse = (agent: AgentSession): Effect.Effect<Array<Client
     }
   })
 
-/** Polls `predicate` every 10 ms; dies after `timeoutMs`. */
-export const waitUntil = (predicate: () => boolean, timeoutMs = 3000, what = "condition"): Effect.Effect<void> =>
+/**
+ * Waits for `predicate` (polled every 10 ms). The bound is generous on purpose: a loaded machine
+ * must not fail the test; a hang is still reported (by name) well before the runner's timeout.
+ */
+export const waitUntil: {
+  (predicate: () => boolean, what?: string): Effect.Effect<void>
+  /** @deprecated a bound shorter than the generous default is not honoured */
+  (predicate: () => boolean, timeoutMs: number, what?: string): Effect.Effect<void>
+} = (predicate: () => boolean, whatOrTimeout?: string | number, maybeWhat?: string): Effect.Effect<void> =>
   Effect.gen(function*() {
+    const what = typeof whatOrTimeout === "string" ? whatOrTimeout : maybeWhat ?? "condition"
     const start = Date.now()
     while (!predicate()) {
-      if (Date.now() - start > timeoutMs) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      if (Date.now() - start > WAIT_BOUND_MS) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
       yield* Effect.sleep(10)
     }
   })
+
+/** How long a test waits for an event before it reports it missing (below the 60 s test timeout). */
+export const WAIT_BOUND_MS = 45_000

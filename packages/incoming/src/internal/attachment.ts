@@ -8,12 +8,10 @@
  */
 import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import type { LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
-import type * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberSet from "effect/FiberSet"
-import type * as Queue from "effect/Queue"
 import type { LocalHttpService } from "../LocalHttp.js"
 import type { LocalTcpService } from "../LocalTcp.js"
 import type { SubscriptionMode } from "../Subscription.js"
@@ -41,12 +39,15 @@ export interface ProxyContext {
 
 /** A relayed raw byte stream (a raw TCP connection, or an HTTP connection after `101`). @internal */
 export interface RelayHandle {
-  /** Agent `Data` for the app, in order; an empty chunk is the agent's half-close. */
-  readonly inbound: Queue.Queue<Uint8Array>
-  /** The relay is gone: pending and later offers return at once. */
-  readonly released: Deferred.Deferred<void>
+  /**
+   * Agent `Data` for the app, in order (an empty chunk is the agent's half-close): written to
+   * the app's socket from the caller's fiber (waiting for the socket to drain), or, before the
+   * app's connection is up, buffered — the caller waits while the buffer is full. Returns at
+   * once once the relay is gone.
+   */
+  readonly offer: (bytes: Uint8Array) => Effect.Effect<void>
   /** Mirror only: the agent closed the connection (stop writing, linger while the app talks). */
-  readonly remoteClosed: Deferred.Deferred<void>
+  readonly closeRemote: Effect.Effect<void>
   fiber: Fiber.RuntimeFiber<void> | undefined
 }
 
@@ -54,6 +55,8 @@ export interface RelayHandle {
 export interface GatewayHandle {
   readonly body: RequestBody
   fiber: Fiber.RuntimeFiber<void> | undefined
+  /** The agent cancelled the request (Close, ErrorV1/V2): nothing more may be sent for it. */
+  cancelled: boolean
 }
 
 /** What is live for one connection id in one mode. @internal */

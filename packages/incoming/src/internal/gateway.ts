@@ -7,14 +7,13 @@
  * @internal
  */
 import type { RequestVariant, ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
-import type { HeaderMap, HttpVersion, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
+import type { BodyFrame, HeaderMap, HttpVersion, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { LocalTarget, UpgradedConnection } from "../LocalHttp.js"
-import type { ResponseHead, ResponseIds } from "../ResponseFraming.js"
-import { frame } from "../ResponseFraming.js"
+import type { BodySource, ResponseHead, ResponseIds } from "../ResponseFraming.js"
+import { respond } from "../ResponseFraming.js"
 import type { SubscriptionMode } from "../Subscription.js"
 import type { Attachment, ConnectionState, GatewayHandle, ProxyContext } from "./attachment.js"
 import { pruneConnection, steal } from "./attachment.js"
@@ -72,12 +71,57 @@ const responseBytes = (message: LayerTcpSteal): number => {
 /** Sends one response message, counted in the metrics. @internal */
 export const sendResponse = (ctx: ProxyContext, attachment: Attachment, message: LayerTcpSteal): Effect.Effect<void> => {
   const kind = responseKind(message)
-  return Effect.all([
-    kind === undefined ? Effect.void : ctx.metrics.response(kind),
-    ctx.metrics.bytesOut(responseBytes(message)),
-    attachment.send(steal(message))
-  ], { discard: true })
+  const sent = Effect.zipRight(ctx.metrics.bytesOut(responseBytes(message)), attachment.send(steal(message)))
+  return kind === undefined ? sent : Effect.zipRight(ctx.metrics.response(kind), sent)
 }
+
+/** The body of a response that has none (after a `101`). */
+const noBody: BodySource<never> = { drain: () => ({ _tag: "End" }), ready: Effect.void }
+
+/** Reads a body to its end and drops it (mirror mode), a batch per fiber run. */
+const discard = <E>(body: BodySource<E>): Effect.Effect<void, E> => {
+  const frames: Array<BodyFrame> = []
+  const loop: Effect.Effect<void, E> = Effect.suspend(() => {
+    const state = body.drain(frames, Number.MAX_SAFE_INTEGER)
+    frames.length = 0
+    switch (state._tag) {
+      case "Open":
+        return Effect.zipRight(body.ready, loop)
+      case "End":
+        return Effect.void
+      case "Fail":
+        return Effect.fail(state.error)
+    }
+  })
+  return loop
+}
+
+/**
+ * The tracer Effect installs by default. It records nothing anyone reads, and a span costs tens
+ * of µs per request, so a request gets its span only when another tracer (an exporter) is set.
+ */
+const defaultTracer = Effect.runSync(Effect.tracer)
+
+/** The request's span `IncomingProxy.request` (without stack capture) when spans are recorded. */
+const requestSpan = <A, E, R>(effect: Effect.Effect<A, E, R>, request: GatewayRequest): Effect.Effect<A, E, R> =>
+  Effect.tracerWith((tracer) =>
+    tracer === defaultTracer ? effect : Effect.withSpan(effect, "IncomingProxy.request", {
+      captureStackTrace: false,
+      attributes: {
+        "mirrord.mode": request.mode,
+        "mirrord.connection_id": String(request.ids.connection_id),
+        "mirrord.request_id": request.ids.request_id,
+        "mirrord.port": request.ids.port,
+        "mirrord.request_variant": request.variant,
+        "mirrord.response_mode": request.mode === "steal" ? request.responseMode : "none",
+        "http.method": request.method,
+        "http.version": request.version
+      }
+    })
+  )
+
+/** How long the cut of an interrupted response may wait for the agent connection. */
+const CUT_ON_INTERRUPT_BOUND = Duration.seconds(1)
 
 const upgrade = (
   ctx: ProxyContext,
@@ -94,10 +138,7 @@ const upgrade = (
     const connectionId = request.ids.connection_id
     const relay = Effect.gen(function*() {
       if (request.mode === "steal") {
-        yield* Stream.runForEach(
-          frame(request.responseMode, request.ids, head, Stream.empty, { readyFrames: ctx.options.responseReadyFrames }),
-          (message) => sendResponse(ctx, attachment, message)
-        )
+        yield* respond(request.responseMode, request.ids, head, noBody, (message) => sendResponse(ctx, attachment, message))
       }
       yield* Relay.relayStream(ctx, attachment, request.mode, connectionId, connection, handle, state)
     })
@@ -130,24 +171,40 @@ export const run = (
   state: ConnectionState
 ): Effect.Effect<void> => {
   const { ids, mode } = request
+  const send = (message: LayerTcpSteal) => sendResponse(ctx, attachment, message)
+  const respondOptions = {
+    readyFrames: ctx.options.responseReadyFrames,
+    // The proxy is stopping (or detaching) with this response in flight: cut it, unless the agent
+    // cancelled the request itself or the connection is gone.
+    onInterruptAfterStart: (cut: ReadonlyArray<LayerTcpSteal>) =>
+      Effect.suspend(() => {
+        if (handle.cancelled || attachment.connections[mode].get(ids.connection_id) !== state) return Effect.void
+        return Effect.forEach(cut, (message) => attachment.post(steal(message)), { discard: true }).pipe(
+          Effect.timeout(CUT_ON_INTERRUPT_BOUND),
+          Effect.ignore
+        )
+      })
+  }
   const attempt: Effect.Effect<void, LocalHttpError | RequestBodyAborted> = Effect.scoped(Effect.gen(function*() {
     const response = yield* ctx.localHttp.send(request.target, {
       method: request.method,
       uri: request.uri,
       version: request.version,
       headers: request.headers,
-      body: handle.body.replay,
+      body: handle.body.complete ?? handle.body.replay,
       bodyOpen: handle.body.isOpen()
     })
     // No retry after the head: the request has reached the app.
     yield* handle.body.stopCaching
     const head: ResponseHead = { status: response.status, version: response.version, headers: response.headers }
     if (Option.isSome(response.upgraded)) return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
-    if (mode === "mirror") return yield* Stream.runDrain(response.body)
-    yield* Stream.runForEach(
-      frame(request.responseMode, ids, head, response.body, { readyFrames: ctx.options.responseReadyFrames }),
-      (message) => sendResponse(ctx, attachment, message)
-    )
+    if (mode === "mirror") return yield* discard(response.bodySource)
+    const outcome = yield* respond(request.responseMode, ids, head, response.bodySource, send, respondOptions)
+    if (outcome._tag === "Cut") {
+      // The response was cut after its head: counted, never retried (the agent has a Start).
+      yield* ctx.metrics.error(outcome.error.reason)
+      yield* Effect.logDebug(`response ${ids.connection_id}/${ids.request_id} cut: ${outcome.error.message}`)
+    }
   }))
 
   const backoff = ctx.options.retryBackoff
@@ -175,30 +232,21 @@ export const run = (
       }))
 
   return Effect.acquireUseRelease(
-    Effect.sync(() => {
-      ctx.counters.gateways++
-    }),
+    Effect.zipRight(
+      Effect.sync(() => {
+        ctx.counters.gateways++
+      }),
+      ctx.metrics.requestStarted
+    ),
+    () => requestSpan(loop(0), request),
     () =>
-      ctx.metrics.trackRequest(loop(0)).pipe(
-        Effect.withSpan("IncomingProxy.request", {
-          attributes: {
-            "mirrord.mode": mode,
-            "mirrord.connection_id": String(ids.connection_id),
-            "mirrord.request_id": ids.request_id,
-            "mirrord.port": ids.port,
-            "mirrord.request_variant": request.variant,
-            "mirrord.response_mode": mode === "steal" ? request.responseMode : "none",
-            "http.method": request.method,
-            "http.version": request.version
-          }
+      Effect.zipRight(
+        ctx.metrics.requestEnded,
+        Effect.suspend(() => {
+          ctx.counters.gateways--
+          if (state.gateways.get(ids.request_id) === handle) state.gateways.delete(ids.request_id)
+          return Effect.zipRight(handle.body.release, pruneConnection(attachment, mode, ids.connection_id, state))
         })
-      ),
-    () =>
-      Effect.gen(function*() {
-        ctx.counters.gateways--
-        yield* handle.body.release
-        if (state.gateways.get(ids.request_id) === handle) state.gateways.delete(ids.request_id)
-        yield* pruneConnection(attachment, mode, ids.connection_id, state)
-      })
+      )
   )
 }

@@ -16,11 +16,28 @@ export class BodyReader<E> {
   private readonly buffered: Array<BodyFrame> = []
   private done = false
 
-  private constructor(private readonly pullChunk: Effect.Effect<Chunk.Chunk<BodyFrame>, Option.Option<E>>) {}
+  private constructor(
+    private readonly pullChunk: Effect.Effect<Chunk.Chunk<BodyFrame>, Option.Option<E>>,
+    /** The whole body, when it was complete from the start (no stream behind it). */
+    readonly complete: ReadonlyArray<BodyFrame> | undefined
+  ) {
+    if (complete !== undefined) {
+      this.done = true
+      for (const f of complete) this.buffered.push(f)
+    }
+  }
 
   /** Opens the stream for pulling; the stream's resources live in the surrounding scope. */
-  static make<E>(body: Stream.Stream<BodyFrame, E>): Effect.Effect<BodyReader<E>, never, Scope.Scope> {
-    return Effect.map(Stream.toPull(body), (pull) => new BodyReader(pull))
+  static make<E>(
+    body: Stream.Stream<BodyFrame, E> | ReadonlyArray<BodyFrame>
+  ): Effect.Effect<BodyReader<E>, never, Scope.Scope> {
+    if (Array.isArray(body)) return Effect.succeed(new BodyReader<E>(Effect.fail(Option.none()), body))
+    return Effect.map(Stream.toPull(body as Stream.Stream<BodyFrame, E>), (pull) => new BodyReader(pull, undefined))
+  }
+
+  /** Every frame not read yet, when the body was complete from the start and nothing was read. */
+  get completeUnread(): ReadonlyArray<BodyFrame> | undefined {
+    return this.complete !== undefined ? this.buffered : undefined
   }
 
   /** The next frame, or `None` at the end of the body. Pulls upstream only when needed. */

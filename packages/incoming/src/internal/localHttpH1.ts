@@ -7,7 +7,6 @@
  *
  * @internal
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -247,9 +246,66 @@ const serializeHead = (prepared: PreparedH1): Buffer =>
     CRLF
   ])
 
+/** The bytes of a complete body in `framing` (a content-length mismatch is an error). */
+const completeBodyParts = (
+  framing: PreparedH1["framing"],
+  frames: ReadonlyArray<BodyFrame>
+): Array<Uint8Array> | LocalHttpError => {
+  const parts: Array<Uint8Array> = []
+  let written = 0
+  let trailers: HeaderMap | undefined
+  for (const frame of frames) {
+    if (frame._tag === "Trailers") {
+      trailers = frame.value
+      continue
+    }
+    const data = frame.value
+    if (data.length === 0) continue
+    switch (framing._tag) {
+      case "Length":
+        written += data.length
+        if (written > framing.length) {
+          return new LocalHttpError({
+            reason: "RequestBody",
+            detail: `the request body is longer than its content-length (${framing.length})`
+          })
+        }
+        parts.push(data)
+        break
+      case "Chunked":
+        parts.push(Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF)
+        break
+      case "None":
+      case "Unknown":
+        return new LocalHttpError({ reason: "RequestBody", detail: "request body data without framing" })
+    }
+  }
+  if (framing._tag === "Length" && written < framing.length) {
+    return new LocalHttpError({
+      reason: "RequestBody",
+      detail: `the request body ended after ${written} of ${framing.length} bytes (content-length)`
+    })
+  }
+  if (framing._tag === "Chunked") {
+    const trailerError = trailers === undefined ? undefined : validateHeaders(trailers, "trailer")
+    if (trailerError !== undefined) return invalid(trailerError)
+    parts.push(Buffer.from("0\r\n", "latin1"), ...headerLines(trailers ?? []), CRLF)
+  }
+  return parts
+}
+
+const emptyBody: Inbound<BodyFrame> = (() => {
+  const inbound = new Inbound<BodyFrame>({ pause: () => {}, resume: () => {} })
+  inbound.end()
+  return inbound
+})()
+
+type HeadResult = ResponseHead & { readonly rest: Uint8Array }
+
 /**
  * Sends one request on `conn` (exclusively leased) and returns once the response head has
- * arrived. The request body keeps streaming in a fiber of the surrounding scope.
+ * arrived. A body that is complete already is written with the head, at once; an open body
+ * keeps streaming in a fiber of the surrounding scope.
  *
  * @internal
  */
@@ -262,7 +318,24 @@ export const send = <E>(
   Effect.gen(function*() {
     const prepared = yield* resolveFraming(preparedIn, body)
     const socket = conn.socket
-    const head = yield* Deferred.make<ResponseHead & { readonly rest: Uint8Array }, LocalHttpError | E>()
+    // The head, once known (a one-shot slot: cheaper than a Deferred per request).
+    let head: Effect.Effect<HeadResult, LocalHttpError | E> | undefined
+    let headWaiter: ((result: Effect.Effect<HeadResult, LocalHttpError | E>) => void) | undefined
+    const settleHead = (result: Effect.Effect<HeadResult, LocalHttpError | E>): void => {
+      if (head !== undefined) return
+      head = result
+      const waiter = headWaiter
+      headWaiter = undefined
+      waiter?.(result)
+    }
+    const awaitHead: Effect.Effect<HeadResult, LocalHttpError | E> = Effect.suspend(() =>
+      head ?? Effect.async<HeadResult, LocalHttpError | E>((resume) => {
+        headWaiter = resume
+        return Effect.sync(() => {
+          headWaiter = undefined
+        })
+      })
+    )
     const inbound = new Inbound<BodyFrame>({ pause: () => socket.pause(), resume: () => socket.resume() })
     let headDelivered = false
     let requestComplete = false
@@ -275,7 +348,7 @@ export const send = <E>(
       if (failed) return
       failed = true
       conn.markBroken()
-      if (!headDelivered) Deferred.unsafeDone(head, Effect.fail(error))
+      if (!headDelivered) settleHead(Effect.fail(error))
       else if (!responseComplete) {
         inbound.fail(
           isLocalHttpError(error)
@@ -303,7 +376,7 @@ export const send = <E>(
               : hasToken(h.headers, "connection", "keep-alive"))
         }
         headDelivered = true
-        Deferred.unsafeDone(head, Effect.succeed({ ...h, rest }))
+        settleHead(Effect.succeed({ ...h, rest }))
       },
       onData: (chunk) => inbound.push({ _tag: "Data", value: chunk }, chunk.length),
       onTrailers: (trailers) => inbound.push({ _tag: "Trailers", value: trailers }, 0),
@@ -330,6 +403,11 @@ export const send = <E>(
         cause
       })
 
+    // A complete body is serialized (and checked) before the connection is touched.
+    const complete = body.completeUnread
+    const completeParts = complete === undefined ? undefined : completeBodyParts(prepared.framing, complete)
+    if (completeParts !== undefined && !Array.isArray(completeParts)) return yield* completeParts
+
     if (!conn.usable) {
       return yield* new LocalHttpError({
         reason: "ClosedBeforeWrite",
@@ -346,99 +424,118 @@ export const send = <E>(
       }
     })
     socket.resume()
-    // The head is written synchronously, right after the usability check.
-    socket.write(serializeHead(prepared))
-
     lease.isClean = () =>
       requestComplete && responseComplete && !failed && persistent && upgraded === undefined && conn.usable
 
-    const writeBody = Effect.gen(function*() {
-      yield* drained(socket)
-      const framing = prepared.framing
-      let written = 0
-      let trailers: HeaderMap | undefined
-      for (;;) {
-        const next = yield* body.next
-        if (Option.isNone(next)) break
-        const frame = next.value
-        if (frame._tag === "Trailers") {
-          trailers = frame.value
-          continue
-        }
-        const data = frame.value
-        if (data.length === 0) continue
-        switch (framing._tag) {
-          case "Length": {
-            if (written + data.length > framing.length) {
-              return yield* new LocalHttpError({
-                reason: "RequestBody",
-                detail: `the request body is longer than its content-length (${framing.length})`
-              })
-            }
-            written += data.length
-            yield* write(socket, data)
-            break
-          }
-          case "Chunked": {
-            yield* write(socket, Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF]))
-            break
-          }
-          case "None":
-          case "Unknown": {
-            return yield* new LocalHttpError({ reason: "RequestBody", detail: "request body data without framing" })
-          }
-        }
-      }
-      if (framing._tag === "Length" && written < framing.length) {
-        return yield* new LocalHttpError({
-          reason: "RequestBody",
-          detail: `the request body ended after ${written} of ${framing.length} bytes (content-length)`
-        })
-      }
-      if (framing._tag === "Chunked") {
-        const trailerError = trailers === undefined ? undefined : validateHeaders(trailers, "trailer")
-        if (trailerError !== undefined) return yield* invalid(trailerError)
-        yield* write(
-          socket,
-          Buffer.concat([Buffer.from("0\r\n", "latin1"), ...headerLines(trailers ?? []), CRLF])
-        )
-      }
+    if (completeParts !== undefined) {
+      // Head and body in one writev, synchronously, right after the usability check.
+      socket.cork()
+      socket.write(serializeHead(prepared))
+      for (const part of completeParts) socket.write(part)
+      socket.uncork()
       requestComplete = true
-    }).pipe(
-      Effect.catchAll((error) =>
-        Effect.sync(() => {
-          // A closed socket is reported by the reading side (ResetAfterWrite), or not at all when
-          // the response is already complete.
-          if (error instanceof WriteClosed) {
-            conn.markBroken()
-            return
+    } else {
+      // The head is written synchronously, right after the usability check.
+      socket.write(serializeHead(prepared))
+      const writeBody = Effect.gen(function*() {
+        yield* drained(socket)
+        const framing = prepared.framing
+        let written = 0
+        let trailers: HeaderMap | undefined
+        for (;;) {
+          const next = yield* body.next
+          if (Option.isNone(next)) break
+          const frame = next.value
+          if (frame._tag === "Trailers") {
+            trailers = frame.value
+            continue
           }
-          failExchange(error)
-        })
+          const data = frame.value
+          if (data.length === 0) continue
+          switch (framing._tag) {
+            case "Length": {
+              if (written + data.length > framing.length) {
+                return yield* new LocalHttpError({
+                  reason: "RequestBody",
+                  detail: `the request body is longer than its content-length (${framing.length})`
+                })
+              }
+              written += data.length
+              yield* write(socket, data)
+              break
+            }
+            case "Chunked": {
+              yield* write(socket, Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF]))
+              break
+            }
+            case "None":
+            case "Unknown": {
+              return yield* new LocalHttpError({ reason: "RequestBody", detail: "request body data without framing" })
+            }
+          }
+        }
+        if (framing._tag === "Length" && written < framing.length) {
+          return yield* new LocalHttpError({
+            reason: "RequestBody",
+            detail: `the request body ended after ${written} of ${framing.length} bytes (content-length)`
+          })
+        }
+        if (framing._tag === "Chunked") {
+          const trailerError = trailers === undefined ? undefined : validateHeaders(trailers, "trailer")
+          if (trailerError !== undefined) return yield* invalid(trailerError)
+          yield* write(
+            socket,
+            Buffer.concat([Buffer.from("0\r\n", "latin1"), ...headerLines(trailers ?? []), CRLF])
+          )
+        }
+        requestComplete = true
+      }).pipe(
+        Effect.catchAll((error) =>
+          Effect.sync(() => {
+            // A closed socket is reported by the reading side (ResetAfterWrite), or not at all when
+            // the response is already complete.
+            if (error instanceof WriteClosed) {
+              conn.markBroken()
+              return
+            }
+            failExchange(error)
+          })
+        )
       )
-    )
-    const writer = yield* Effect.forkScoped(writeBody)
+      const writer = yield* Effect.forkScoped(writeBody)
+      if (prepared.expectsUpgrade) {
+        const h = yield* awaitHead
+        if (upgraded !== undefined) {
+          // The request body (normally empty) must be complete before the raw stream is handed out.
+          yield* writer.await
+          if (!requestComplete) {
+            return yield* new LocalHttpError({ reason: "RequestBody", detail: "the upgrade request body was not fully sent" })
+          }
+        }
+        return response(h)
+      }
+    }
 
-    const h = yield* Deferred.await(head)
-    if (upgraded !== undefined) {
-      // The request body (normally empty) must be complete before the raw stream is handed out.
-      yield* writer.await
-      if (!requestComplete) {
-        return yield* new LocalHttpError({ reason: "RequestBody", detail: "the upgrade request body was not fully sent" })
+    return response(yield* awaitHead)
+
+    function response(h: HeadResult): LocalResponse {
+      if (upgraded !== undefined) {
+        return {
+          status: h.status,
+          version: h.version,
+          headers: h.headers,
+          body: Stream.empty,
+          bodySource: emptyBody,
+          upgraded: Option.some(upgraded.connection)
+        }
       }
       return {
         status: h.status,
         version: h.version,
         headers: h.headers,
-        body: Stream.empty,
-        upgraded: Option.some(upgraded.connection)
-      } satisfies LocalResponse
+        body: inbound.stream,
+        bodySource: inbound,
+        upgraded: Option.none()
+      }
     }
-    return {
-      status: h.status,
-      version: h.version,
-      headers: h.headers,
-      body: inbound.stream,
-      upgraded: Option.none()
-    } satisfies LocalResponse
   })

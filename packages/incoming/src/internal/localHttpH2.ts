@@ -239,6 +239,7 @@ export const send = <E>(
       version: "HTTP/2.0",
       headers: h.headers,
       body: inbound.stream,
+      bodySource: inbound,
       upgraded: Option.none()
     } satisfies LocalResponse
   })

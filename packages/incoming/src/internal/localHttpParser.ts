@@ -144,14 +144,15 @@ export class ResponseParser {
         }
         case "length": {
           const n = Math.min(this.remaining, input.length - pos)
-          this.events.onData(copy(input.subarray(pos, pos + n)))
+          // body bytes are handed on as views of the socket's buffer (each read is a new buffer)
+          this.events.onData(input.subarray(pos, pos + n))
           pos += n
           this.remaining -= n
           if (this.remaining === 0) this.state = "done"
           break
         }
         case "close": {
-          this.events.onData(copy(input.subarray(pos)))
+          this.events.onData(input.subarray(pos))
           pos = input.length
           break
         }
@@ -177,7 +178,7 @@ export class ResponseParser {
         }
         case "chunk-data": {
           const n = Math.min(this.remaining, input.length - pos)
-          this.events.onData(copy(input.subarray(pos, pos + n)))
+          this.events.onData(input.subarray(pos, pos + n))
           pos += n
           this.remaining -= n
           if (this.remaining === 0) this.state = "chunk-crlf"

@@ -32,6 +32,39 @@ type Connection = H1.H1Connection | H2.H2Connection
 interface IdleEntry {
   readonly conn: Connection
   timer: ReturnType<typeof setTimeout> | undefined
+  /** position in its stack (kept up to date so removal is O(1)) */
+  index: number
+  stack: IdleStack | undefined
+}
+
+/**
+ * The idle connections of one target and kind, most recently released on top. Acquire pops
+ * from the top (the warmest connection); a connection that closes while idle is removed at
+ * once by swapping the top into its place, so acquiring never scans the idle list.
+ */
+class IdleStack {
+  readonly entries: Array<IdleEntry> = []
+
+  push(entry: IdleEntry): void {
+    entry.index = this.entries.length
+    entry.stack = this
+    this.entries.push(entry)
+  }
+
+  pop(): IdleEntry | undefined {
+    const entry = this.entries.pop()
+    if (entry !== undefined) entry.stack = undefined
+    return entry
+  }
+
+  remove(entry: IdleEntry): void {
+    const last = this.entries.pop()!
+    if (last !== entry) {
+      this.entries[entry.index] = last
+      last.index = entry.index
+    }
+    entry.stack = undefined
+  }
 }
 
 /** @internal */
@@ -44,20 +77,20 @@ export const make = (options: LocalHttpOptions = {}): Effect.Effect<LocalHttpSer
   Effect.gen(function*() {
     const idleTimeoutMs = Duration.toMillis(Duration.decode(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT))
     const connectTimeout = Option.some(Duration.decode(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT))
-    const idle = new Map<string, Array<IdleEntry>>()
+    // idle stacks per target key and kind; `idleOf` finds a connection's entry
+    const idle = new Map<string, { readonly h1: IdleStack; readonly h2: IdleStack }>()
+    const idleOf = new Map<Connection, IdleEntry>()
     const all = new Set<Connection>()
     let nextId = 0
     let opened = 0
     let closed = false
 
     const removeIdle = (conn: Connection): void => {
-      const list = idle.get(conn.key)
-      if (list === undefined) return
-      const i = list.findIndex((e) => e.conn === conn)
-      if (i === -1) return
-      clearTimeout(list[i]!.timer)
-      list.splice(i, 1)
-      if (list.length === 0) idle.delete(conn.key)
+      const entry = idleOf.get(conn)
+      if (entry === undefined) return
+      idleOf.delete(conn)
+      clearTimeout(entry.timer)
+      entry.stack?.remove(entry)
     }
 
     const track = (conn: Connection): Connection => {
@@ -70,31 +103,21 @@ export const make = (options: LocalHttpOptions = {}): Effect.Effect<LocalHttpSer
       return conn
     }
 
+    const popUsable = (stack: IdleStack): Connection | undefined => {
+      for (;;) {
+        const entry = stack.pop()
+        if (entry === undefined) return undefined
+        idleOf.delete(entry.conn)
+        clearTimeout(entry.timer)
+        if (entry.conn.usable) return entry.conn
+        entry.conn.destroy()
+      }
+    }
+
     const takeIdle = (key: string, wantH2: boolean): Connection | undefined => {
-      const list = idle.get(key)
-      if (list === undefined) return undefined
-      for (let i = list.length - 1; i >= 0; i--) {
-        const entry = list[i]!
-        if (!entry.conn.usable) {
-          clearTimeout(entry.timer)
-          list.splice(i, 1)
-          entry.conn.destroy()
-        }
-      }
-      const pick = (kind: Connection["kind"]) => {
-        for (let i = list.length - 1; i >= 0; i--) if (list[i]!.conn.kind === kind) return i
-        return -1
-      }
-      let index = wantH2 ? pick("h2") : -1
-      if (index === -1) index = pick("h1")
-      if (index === -1) {
-        if (list.length === 0) idle.delete(key)
-        return undefined
-      }
-      const [entry] = list.splice(index, 1)
-      if (list.length === 0) idle.delete(key)
-      clearTimeout(entry!.timer)
-      return entry!.conn
+      const stacks = idle.get(key)
+      if (stacks === undefined) return undefined
+      return (wantH2 ? popUsable(stacks.h2) : undefined) ?? popUsable(stacks.h1)
     }
 
     const acquire = (target: LocalTarget, key: string, wantH2: boolean): Effect.Effect<Connection, LocalHttpError> =>
@@ -124,21 +147,26 @@ export const make = (options: LocalHttpOptions = {}): Effect.Effect<LocalHttpSer
           return
         }
         if (conn.kind === "h1") conn.setIdle()
-        const entry: IdleEntry = { conn, timer: undefined }
+        const entry: IdleEntry = { conn, timer: undefined, index: 0, stack: undefined }
         entry.timer = setTimeout(() => {
           removeIdle(conn)
           conn.destroy()
         }, idleTimeoutMs)
         entry.timer.unref?.()
-        const list = idle.get(conn.key)
-        if (list === undefined) idle.set(conn.key, [entry])
-        else list.push(entry)
+        let stacks = idle.get(conn.key)
+        if (stacks === undefined) {
+          stacks = { h1: new IdleStack(), h2: new IdleStack() }
+          idle.set(conn.key, stacks)
+        }
+        stacks[conn.kind].push(entry)
+        idleOf.set(conn, entry)
       })
 
     yield* Effect.addFinalizer(() =>
       Effect.async<void>((resume) => {
         closed = true
-        for (const list of idle.values()) for (const entry of list) clearTimeout(entry.timer)
+        for (const entry of idleOf.values()) clearTimeout(entry.timer)
+        idleOf.clear()
         idle.clear()
         const open = [...all]
         let pending = open.length
@@ -185,9 +213,7 @@ export const make = (options: LocalHttpOptions = {}): Effect.Effect<LocalHttpSer
       })
 
     const stats: Effect.Effect<LocalHttpStats> = Effect.sync(() => {
-      let idleCount = 0
-      for (const list of idle.values()) idleCount += list.length
-      return { openConnections: all.size, idleConnections: idleCount, connectionsOpened: opened }
+      return { openConnections: all.size, idleConnections: idleOf.size, connectionsOpened: opened }
     })
 
     return { send, stats } satisfies LocalHttpService

@@ -43,6 +43,7 @@ export const makeUpgraded = (
   }
   const connection: UpgradedConnection = {
     read: inbound.stream,
+    readSource: inbound,
     write: (chunk) =>
       write(socket, chunk).pipe(
         Effect.mapError(

@@ -41,6 +41,9 @@ export interface ProxyMetrics {
   readonly bytesIn: (n: number) => Effect.Effect<void>
   readonly bytesOut: (n: number) => Effect.Effect<void>
   readonly error: (reason: string) => Effect.Effect<void>
+  /** One request more / less in flight (for callers that hold their own acquire/release). */
+  readonly requestStarted: Effect.Effect<void>
+  readonly requestEnded: Effect.Effect<void>
   /** Runs `effect` counted as one request in flight. */
   readonly trackRequest: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Runs `effect` counted as one open relayed connection. */
@@ -61,18 +64,36 @@ export const make = (tags: Record<string, string>): ProxyMetrics => {
   const errorsT = withTags(errors)
   const inFlightT = withTags(inFlight)
   const connectionsT = withTags(connections)
-  const around = (gauge: Metric.Metric.Gauge<number>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.acquireUseRelease(
-      Metric.incrementBy(gauge, 1),
-      () => effect,
-      () => Metric.incrementBy(gauge, -1)
-    )
+  const around = (gauge: Metric.Metric.Gauge<number>) => {
+    const up = Metric.incrementBy(gauge, 1)
+    const down = Metric.incrementBy(gauge, -1)
+    return <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.acquireUseRelease(up, () => effect, () => down)
+  }
+  const requestStarted = Metric.incrementBy(inFlightT, 1)
+  const requestEnded = Metric.incrementBy(inFlightT, -1)
+  // Tagging a metric costs several µs: each tagged variant is made once and its increment reused.
+  const cachedIncrements = (metric: Metric.Metric.Counter<number>, tag: string) => {
+    const cache = new Map<string, Effect.Effect<void>>()
+    return (value: string): Effect.Effect<void> => {
+      let increment = cache.get(value)
+      if (increment === undefined) {
+        increment = Metric.increment(Metric.tagged(metric, tag, value))
+        cache.set(value, increment)
+      }
+      return increment
+    }
+  }
+  const response = cachedIncrements(responsesT, "mode")
+  const request = cachedIncrements(requestsT, "channel")
+  const error = cachedIncrements(errorsT, "reason")
   return {
-    response: (kind) => Metric.increment(Metric.tagged(responsesT, "mode", kind)),
-    request: (channel) => Metric.increment(Metric.tagged(requestsT, "channel", channel)),
+    response,
+    request,
     bytesIn: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesInT, n)),
     bytesOut: (n) => (n === 0 ? Effect.void : Metric.incrementBy(bytesOutT, n)),
-    error: (reason) => Metric.increment(Metric.tagged(errorsT, "reason", reason)),
+    error,
+    requestStarted,
+    requestEnded,
     trackRequest: around(inFlightT),
     trackConnection: around(connectionsT)
   }

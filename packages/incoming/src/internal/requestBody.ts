@@ -35,6 +35,8 @@ export interface RequestBody {
   readonly isOpen: () => boolean
   /** The whole body from its first frame (one reader at a time). */
   readonly replay: Stream.Stream<BodyFrame, RequestBodyAborted>
+  /** The whole body, when it came complete with the request (then `replay` is just these). */
+  readonly complete: ReadonlyArray<BodyFrame> | undefined
   /** The response head arrived: no more retries, so stop caching. */
   readonly stopCaching: Effect.Effect<void>
   /** The reader is gone for good: later and pending `offer`s return at once. */
@@ -51,16 +53,40 @@ export const make = (
   initial: ReadonlyArray<BodyFrame>,
   complete: boolean,
   capacity: number
-): Effect.Effect<RequestBody> =>
+): Effect.Effect<RequestBody> => complete ? Effect.succeed(completeBody(initial)) : streaming(initial, capacity)
+
+/** A body that came whole with the request: no buffer, nothing to wait for. */
+const completeBody = (frames: ReadonlyArray<BodyFrame>): RequestBody => ({
+  offer: () => Effect.void,
+  abort: () => Effect.void,
+  isOpen: () => false,
+  replay: Stream.fromIterable(frames),
+  complete: frames,
+  stopCaching: Effect.void,
+  release: Effect.void
+})
+
+const streaming = (initial: ReadonlyArray<BodyFrame>, capacity: number): Effect.Effect<RequestBody> =>
   Effect.gen(function*() {
     const live = yield* Queue.bounded<Item>(Math.max(1, capacity))
     const released = yield* Deferred.make<void>()
+    const limit = Math.max(1, capacity)
     let cache: Array<BodyFrame> | undefined = [...initial]
-    let terminal: Terminal | undefined = complete ? { _tag: "End" } : undefined
-    let inputClosed = complete
+    let terminal: Terminal | undefined
+    let inputClosed = false
+    let releasedNow = false
 
     const push = (items: ReadonlyArray<Item>): Effect.Effect<void> =>
-      Effect.raceFirst(Queue.offerAll(live, items), Deferred.await(released)).pipe(Effect.asVoid)
+      Effect.suspend(() => {
+        if (releasedNow) return Effect.void
+        // Room for all of them: no waiting, so no race with `released` either.
+        const size = live.unsafeSize()
+        if (size._tag === "Some" && size.value + items.length <= limit) {
+          for (const item of items) live.unsafeOffer(item)
+          return Effect.void
+        }
+        return Effect.raceFirst(Queue.offerAll(live, items), Deferred.await(released)).pipe(Effect.asVoid)
+      })
 
     const offer = (frames: ReadonlyArray<BodyFrame>, isLast: boolean): Effect.Effect<void> =>
       Effect.suspend(() => {
@@ -111,9 +137,13 @@ export const make = (
       abort,
       isOpen: () => !inputClosed,
       replay,
+      complete: undefined,
       stopCaching: Effect.sync(() => {
         cache = undefined
       }),
-      release: Effect.asVoid(Deferred.succeed(released, undefined))
+      release: Effect.suspend(() => {
+        releasedNow = true
+        return Effect.asVoid(Deferred.succeed(released, undefined))
+      })
     } satisfies RequestBody
   })

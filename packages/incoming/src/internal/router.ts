@@ -16,13 +16,12 @@
 import type { DaemonMessage } from "@mirrord-effect/protocol/Message"
 import type { RequestVariant, ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
 import type { BodyFrame, ChunkedRequest, DaemonTcp, HeaderMap, HttpVersion } from "@mirrord-effect/protocol/Tcp"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import type { ResponseIds } from "../ResponseFraming.js"
 import type { SubscriptionMode } from "../Subscription.js"
-import type { Attachment, ProxyContext } from "./attachment.js"
+import type { Attachment, GatewayHandle, ProxyContext } from "./attachment.js"
 import { connectionState, connectionUnsubscribe, steal } from "./attachment.js"
 import { badGateway, STALE_PORT_MESSAGE } from "./badGateway.js"
 import * as Gateway from "./gateway.js"
@@ -113,10 +112,7 @@ export const make = (
       // The response mode is fixed per request, from the version known now.
       const snapshot = yield* responseMode(request.variant)
       const body = yield* RequestBody.make(request.frames, request.complete, ctx.options.requestBodyBufferFrames)
-      const handle: { body: RequestBody.RequestBody; fiber: Fiber.RuntimeFiber<void> | undefined } = {
-        body,
-        fiber: undefined
-      }
+      const handle: GatewayHandle = { body, fiber: undefined, cancelled: false }
       state.gateways.set(ids.request_id, handle)
       handle.fiber = yield* FiberSet.run(
         attachment.fibers,
@@ -152,6 +148,7 @@ export const make = (
     Effect.suspend(() => {
       const handle = attachment.connections[mode].get(connectionId)?.gateways.get(requestId)
       if (handle === undefined) return Effect.void
+      handle.cancelled = true
       return Effect.zipRight(
         handle.body.abort(detail),
         handle.fiber === undefined ? Effect.void : Fiber.interruptFork(handle.fiber)
@@ -178,7 +175,7 @@ export const make = (
     Effect.suspend(() => {
       const relay = attachment.connections[mode].get(connectionId)?.relay
       if (relay === undefined) return Effect.void
-      return Effect.zipRight(ctx.metrics.bytesIn(bytes.length), Relay.offerData(relay, bytes))
+      return Effect.zipRight(ctx.metrics.bytesIn(bytes.length), relay.offer(bytes))
     })
 
   const close = (mode: SubscriptionMode, connectionId: bigint): Effect.Effect<void> =>
@@ -191,6 +188,7 @@ export const make = (
       if (mode === "steal") {
         // Everything of the connection stops, silently.
         for (const gateway of state.gateways.values()) {
+          gateway.cancelled = true
           work.push(gateway.body.release)
           if (gateway.fiber !== undefined) work.push(Fiber.interruptFork(gateway.fiber))
         }
@@ -201,7 +199,7 @@ export const make = (
         for (const gateway of state.gateways.values()) {
           if (gateway.body.isOpen()) work.push(gateway.body.abort("the agent closed the connection mid-body"))
         }
-        if (state.relay !== undefined) work.push(Deferred.succeed(state.relay.remoteClosed, undefined))
+        if (state.relay !== undefined) work.push(state.relay.closeRemote)
       }
       return Effect.all(work, { discard: true })
     })

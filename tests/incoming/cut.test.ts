@@ -1,0 +1,168 @@
+/**
+ * Cut responses (issue 11): a Chunked response that fails after its head ends with the messages
+ * of `cutResponse` (ChunkedResponse::Error, then ConnectionUnsubscribe for the connection), so
+ * the agent aborts the client's connection instead of ending the body cleanly. Checked end to
+ * end: a real IncomingProxy, a real AgentConnection over TCP, agent-sim as the agent (recording
+ * what reaches it, in order), and a raw local app that fails on cue.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import * as AgentSim from "@mirrord-effect/agent-sim/AgentSim"
+import type { ResponseEvent } from "@mirrord-effect/agent-sim/ResponseEvent"
+import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
+import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
+import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
+import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
+import type { ClientMessage } from "@mirrord-effect/protocol/Message"
+import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as net from "node:net"
+import { localAppRaw, readUntil } from "./support/localApp.js"
+
+const T = 30_000
+
+/** A local app that answers with a Chunked head and a first chunk, then waits for `cue` to fail or hang. */
+const halfAnsweringApp = (onCue: (socket: net.Socket) => void) =>
+  Effect.gen(function*() {
+    const sockets: Array<net.Socket> = []
+    const app = yield* localAppRaw((socket) => {
+      void readUntil(socket, (b) => b.includes("\r\n\r\n")).then(() => {
+        sockets.push(socket)
+        socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n7\r\npartial\r\n")
+      })
+    })
+    return { app, cue: Effect.sync(() => sockets.forEach(onCue)) }
+  })
+
+/**
+ * The proxy attached to `sim` through a real AgentConnection (in the test's scope); closing
+ * `attachScope` detaches the proxy (as when it stops) while the connection stays usable.
+ */
+const proxyAttachedTo = (sim: AgentSim.AgentSim, appPort: number, attachScope?: Scope.Scope) =>
+  Effect.gen(function*() {
+    const versionRef = yield* ProtocolVersion.make()
+    const localHttp = yield* LocalHttp.make()
+    const localTcp = yield* LocalTcp.make()
+    const proxy = yield* IncomingProxy.make({ retryBackoff: [] }).pipe(
+      Effect.provideService(ProtocolVersion.ProtocolVersion, versionRef),
+      Effect.provideService(LocalHttp.LocalHttp, localHttp),
+      Effect.provideService(LocalTcp.LocalTcp, localTcp)
+    )
+    const connection = yield* AgentConnection.make({ address: sim.address, versionRef }).pipe(
+      Effect.provideService(AgentConnection.SocketConnector, (a) => NodeSocket.makeNet({ host: a.host, port: a.port })),
+      Effect.orDie
+    )
+    yield* connection.negotiated
+    yield* proxy.attach(connection).pipe(Effect.forkIn(attachScope ?? (yield* Effect.scope)))
+    yield* proxy.subscribe({ port: 80, mode: "steal", target: { host: "127.0.0.1", port: appPort } }).pipe(Effect.orDie)
+    return proxy
+  })
+
+/** What the proxy sent for one connection id, in order, as short names. */
+const sentFor = (sim: AgentSim.AgentSim, connectionId: bigint) =>
+  Effect.map(sim.recording, (recorded) =>
+    recorded.flatMap((r) => {
+      if (r._tag !== "Received" || r.message._tag !== "TcpSteal") return []
+      const name = describeSteal(r.message, connectionId)
+      return name === undefined ? [] : [name]
+    }))
+
+const describeSteal = (m: ClientMessage, connectionId: bigint): string | undefined => {
+  if (m._tag !== "TcpSteal") return undefined
+  const s = m.value
+  switch (s._tag) {
+    case "HttpResponseChunked":
+      return s.value.value.connection_id === connectionId ? s.value._tag : undefined
+    case "HttpResponseFramed":
+    case "HttpResponse":
+      return s.value.connection_id === connectionId ? s._tag : undefined
+    case "ConnectionUnsubscribe":
+      return s.value === connectionId ? "ConnectionUnsubscribe" : undefined
+    default:
+      return undefined
+  }
+}
+
+/** Sends a request through the sim; returns the head (once it arrived) and a fiber with the rest. */
+const requestUntilHead = (sim: AgentSim.AgentSim) =>
+  Effect.gen(function*() {
+    const head = yield* Deferred.make<Extract<ResponseEvent, { _tag: "Head" }>>()
+    const events = yield* sim.request(80, { method: "GET", uri: "/stream" }).pipe(
+      Stream.tap((e) => (e._tag === "Head" ? Deferred.succeed(head, e) : Effect.void)),
+      Stream.runCollect,
+      Effect.either,
+      Effect.fork
+    )
+    return { head: yield* Deferred.await(head), events }
+  })
+
+/** Waits (on the sim's recording, event by event) until `n` messages for the connection arrived. */
+const awaitSent = (sim: AgentSim.AgentSim, connectionId: bigint, n: number) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const sent = yield* sentFor(sim, connectionId)
+      if (sent.length >= n) return sent
+      yield* Effect.sleep(5) // polling the recording; the test's own timeout bounds it
+    }
+  })
+
+describe("cut responses reach the agent (agent-sim 1.29.0)", () => {
+  it.scopedLive("the app dies mid-body: Start, then Error and ConnectionUnsubscribe, in that order", () =>
+    Effect.gen(function*() {
+      const { app, cue } = yield* halfAnsweringApp((socket) => socket.resetAndDestroy())
+      const sim = yield* AgentSim.make({ version: "1.29.0", record: true })
+      yield* proxyAttachedTo(sim, app.port)
+      const { events, head } = yield* requestUntilHead(sim)
+      expect(head.variant).toBe("HttpResponseChunked")
+      yield* cue
+      const sent = yield* awaitSent(sim, head.connectionId, 3)
+      expect(sent).toEqual(["Start", "Error", "ConnectionUnsubscribe"])
+      // the client's response ends in an error, never a clean end
+      const result = yield* Fiber.join(events)
+      const ended = result._tag === "Right" ? [...result.right].map((e) => e._tag) : ["failed"]
+      expect(ended).not.toContain("End")
+    }), T)
+
+  it.scopedLive("the proxy stops (detaches) with the response in flight while the connection is usable: the cut goes out", () =>
+    Effect.gen(function*() {
+      const { app } = yield* halfAnsweringApp(() => {})
+      const sim = yield* AgentSim.make({ version: "1.29.0", record: true })
+      const proxyScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      yield* proxyAttachedTo(sim, app.port, proxyScope)
+      const { head } = yield* requestUntilHead(sim)
+      expect(head.variant).toBe("HttpResponseChunked")
+      // the app never finishes; the proxy stops serving the connection
+      yield* Scope.close(proxyScope, Exit.void)
+      const sent = yield* awaitSent(sim, head.connectionId, 3)
+      expect(sent).toEqual(["Start", "Error", "ConnectionUnsubscribe"])
+    }), T)
+
+  it.scopedLive("the agent closes the connection itself: nothing more is sent for it", () =>
+    Effect.gen(function*() {
+      const { app } = yield* halfAnsweringApp(() => {})
+      const sim = yield* AgentSim.make({ version: "1.29.0", record: true })
+      const proxy = yield* proxyAttachedTo(sim, app.port)
+      const conn = yield* sim.httpConnection(80)
+      const head = yield* Deferred.make<bigint>()
+      yield* conn.request({ method: "GET", uri: "/stream" }).pipe(
+        Stream.tap((e) => (e._tag === "Head" ? Deferred.succeed(head, e.connectionId) : Effect.void)),
+        Stream.runDrain,
+        Effect.ignore,
+        Effect.fork
+      )
+      const connectionId = yield* Deferred.await(head)
+      yield* conn.close
+      // the gateway is gone once the proxy has handled the agent's Close
+      for (;;) {
+        if ((yield* proxy.stats).gateways === 0) break
+        yield* Effect.sleep(5)
+      }
+      expect(yield* sentFor(sim, connectionId)).toEqual(["Start"])
+    }), T)
+})
