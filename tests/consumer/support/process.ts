@@ -70,9 +70,12 @@ export const command = (
     )
   })
 
-/** A fresh directory under the OS temp dir, removed with everything in it when the scope closes. */
-export const tempDir = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
+/** A fresh directory under `parent` (the OS temp dir), removed with everything in it when the scope closes. */
+export const tempDir = (prefix: string, parent: string = os.tmpdir()): Effect.Effect<string, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
+    Effect.sync(() => {
+      fs.mkdirSync(parent, { recursive: true })
+      return fs.mkdtempSync(path.join(parent, prefix))
+    }),
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   )
