@@ -24,5 +24,5 @@ describe(".ci/run closing lines (.ci/summary.mjs)", () => {
         "test files: 1 passed, 2 failed (1 could not run)",
         "2 passed, 1 failed"
       ])
-    }))
+    }), 300_000)
 })

@@ -32,14 +32,14 @@ describe("build hygiene", () => {
     Effect.gen(function*() {
       const root = yield* scratch
       const pkg = writeProject(root)
-      const build = command(process.execPath, [tsc, "-b", "tsconfig.build.json"], { cwd: root, timeoutMs: 120_000 })
+      const build = command(process.execPath, [tsc, "-b", "tsconfig.build.json"], { cwd: root })
       yield* build
       expect(fs.existsSync(path.join(pkg, "dist/index.js"))).toBe(true)
       fs.rmSync(path.join(pkg, "dist"), { recursive: true })
       yield* build
       expect(fs.existsSync(path.join(pkg, "dist/index.js")), "rebuilt after rm -rf dist").toBe(true)
       expect(fs.existsSync(path.join(pkg, "dist/index.d.ts"))).toBe(true)
-    }))
+    }), 300_000)
 
   it.scoped("`pnpm clean` removes build outputs and build state, nothing else", () =>
     Effect.gen(function*() {

@@ -98,7 +98,7 @@ describe("installing the packed packages outside the monorepo", () => {
 
       // 3. install them together, as the README says, from the local store where it can
       fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
-      yield* timed("install", command("pnpm", ["add", ...install, "--prefer-offline"], { cwd: consumer, timeoutMs: 180_000 }))
+      yield* timed("install", command("pnpm", ["add", ...install, "--prefer-offline"], { cwd: consumer }))
       const installed = readJson<PackageJson>(path.join(consumer, "package.json"))
       expect(Object.keys(installed.dependencies ?? {}).sort()).toEqual(
         [...libraries.map((pkg) => pkg.manifest.name), "@effect/platform", "@effect/platform-node", "effect"].sort()
@@ -128,12 +128,12 @@ describe("installing the packed packages outside the monorepo", () => {
       fs.writeFileSync(path.join(consumer, "tsconfig.json"), JSON.stringify(consumerTsconfig, null, 2))
       fs.writeFileSync(path.join(consumer, "ws.d.ts"), untypedWs)
       const tsc = path.join(repositoryRoot, "node_modules/typescript/bin/tsc")
-      yield* timed("tsc", command(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: consumer, timeoutMs: 240_000 }))
+      yield* timed("tsc", command(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: consumer }))
 
       // 5. the embedding example against agent-sim, both from the tarballs
       const run = yield* timed(
         "run",
-        command(process.execPath, ["out/tests/consumer/fixtures/runEmbedding.js"], { cwd: consumer, timeoutMs: 120_000 })
+        command(process.execPath, ["out/tests/consumer/fixtures/runEmbedding.js"], { cwd: consumer })
       )
       expect(run.stdout).toContain("codec example: ok")
       expect(run.stdout).toContain("embedding example, agent 1.29.0: ok")
@@ -141,5 +141,5 @@ describe("installing the packed packages outside the monorepo", () => {
       expect(run.stdout).toContain("client example, agent 1.29.0: ok")
       expect(run.stdout).toContain("client example, agent 1.7.0: ok")
       console.log(`consumer test: ${timings.join(", ")}`)
-    }), 600_000)
+    }), 600_000) // ~40 s on an idle 2-core machine, 2.5 min under heavy load
 })

@@ -55,8 +55,7 @@ export const isInternal = (dependency: string): boolean => dependency.startsWith
 /** Packs one package into `destination`; returns the paths inside its tarball. */
 export const pack = (pkg: WorkspacePackage, destination: string): Effect.Effect<ReadonlyArray<string>, CommandFailed> =>
   command("pnpm", ["pack", "--json", "--pack-destination", destination], {
-    cwd: path.join(repositoryRoot, pkg.dir),
-    timeoutMs: 60_000
+    cwd: path.join(repositoryRoot, pkg.dir)
   }).pipe(Effect.map(({ stdout }) => {
     const details = JSON.parse(stdout.slice(stdout.indexOf("{"))) as { files: ReadonlyArray<{ path: string }> }
     return details.files.map((file) => file.path).sort()

@@ -29,7 +29,9 @@ export interface CommandResult {
 
 /**
  * Runs a command to completion and fails unless it exits 0 (`allowFailure` returns the result of a
- * non-zero exit instead). The child is killed if the fiber is interrupted.
+ * non-zero exit instead). The child is killed if the fiber is interrupted — as when the test that
+ * runs it times out, which is what bounds it (no `timeoutMs` by default: no deadline shorter than
+ * the test's own).
  */
 export const command = (
   file: string,
@@ -49,7 +51,7 @@ export const command = (
       {
         cwd: options.cwd,
         env: options.env ?? process.env,
-        timeout: options.timeoutMs ?? 120_000,
+        timeout: options.timeoutMs ?? 0,
         maxBuffer: 64 * 1024 * 1024,
         signal
       },
