@@ -4,7 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as AgentSim from "@mirrord-effect/agent-sim/AgentSim"
 import type * as Tcp from "@mirrord-effect/protocol/Tcp"
 import type { TestClient } from "./support/testClient.js"
-import { connectClient, dec, enc, headers, negotiate, steal, stealFiltered, subscribe, tcpOf } from "./support/testClient.js"
+import { connectClient, dec, enc, headers, negotiate, steal, stealAll, stealFiltered, subscribe, tcpOf } from "./support/testClient.js"
 
 const setup = Effect.gen(function*() {
   const sim = yield* AgentSim.make({ version: "1.29.0" })
@@ -110,5 +110,40 @@ describe("AgentSim HTTP front", () => {
       expect(dec((yield* Effect.promise(() => reader.read())).value!)).toBe("tick")
       abort.abort()
       expect(yield* Effect.flatMap(client.next(), (m) => tcpOf(m))).toEqual({ _tag: "Close", value: { connection_id: ids.connection_id } })
+    }), 5000)
+
+  it.scopedLive("an unfiltered steal on a simulator older than 1.19.4: curl is told the request went to raw TCP, not that nobody subscribed", () =>
+    Effect.gen(function*() {
+      const sim = yield* AgentSim.make({ version: "1.7.0" })
+      const client = yield* connectClient(sim.address)
+      yield* negotiate(client, "1.29.0")
+      expect(yield* subscribe(client, stealAll(80))).toEqual({ _tag: "Ok", value: 80 })
+      const front = yield* sim.serveHttp(80)
+      const response = yield* Effect.promise(() => fetch(`http://${front.host}:${front.port}/anything`))
+      const text = yield* Effect.promise(() => response.text())
+      expect(response.status).toBe(404)
+      expect(text).not.toContain("no mirrord client subscription")
+      expect(text).toContain("agents before 1.19.4 pass unfiltered HTTP through as raw TCP")
+      expect(text).toContain("effective protocol version is 1.7.0")
+      // the client got nothing as HTTP; the connection is its as raw TCP
+      expect(yield* client.nothingWithin(50)).toBe(true)
+      const duplex = yield* sim.connect(80)
+      expect(yield* Effect.flatMap(client.next(), (m) => tcpOf(m))).toMatchObject({
+        _tag: "NewConnectionV1",
+        value: { connection_id: duplex.connectionId, destination_port: 80 }
+      })
+    }), 5000)
+
+  it.scopedLive("the same steal from a 1.19.4 simulator is delivered as HTTP", () =>
+    Effect.gen(function*() {
+      const sim = yield* AgentSim.make({ version: "1.19.4" })
+      const client = yield* connectClient(sim.address)
+      yield* negotiate(client, "1.29.0")
+      yield* subscribe(client, stealAll(80))
+      const front = yield* sim.serveHttp(80)
+      const responseFiber = yield* Effect.fork(Effect.promise(() => fetch(`http://${front.host}:${front.port}/x`)))
+      const tcp = yield* Effect.flatMap(client.next(), (m) => tcpOf(m))
+      expect(tcp).toMatchObject({ _tag: "HttpRequestChunked", value: { _tag: "StartV2", value: { request: { uri: "/x" } } } })
+      yield* Fiber.interrupt(responseFiber)
     }), 5000)
 })

@@ -48,6 +48,29 @@ describe("AgentSim subscriptions", () => {
       expect((yield* sim.clients)[0]!.subscriptions).toEqual([])
     }), 5000)
 
+  it.scopedLive("a refused regex fails only that subscription: the agent's reason comes back, the other port keeps its subscription", () =>
+    Effect.gen(function*() {
+      const sim = yield* AgentSim.make({ version: "1.29.0" })
+      const a = yield* connectClient(sim.address)
+      yield* negotiate(a, "1.29.0")
+      expect(yield* subscribe(a, stealFiltered(80, { _tag: "Path", value: "^/ok" }))).toEqual({ _tag: "Ok", value: 80 })
+      const result = yield* subscribe(a, stealFiltered(81, { _tag: "Path", value: "(" }))
+      expect(result).toMatchObject({ _tag: "Err", value: { _tag: "Remote", value: { _tag: "BadHttpFilterExRegex" } } })
+      if (result._tag === "Err" && result.value._tag === "Remote" && result.value.value._tag === "BadHttpFilterExRegex") {
+        expect(result.value.value.values[1]).toMatch(/unterminated group/i)
+      }
+      // a legacy header filter is refused the same way, with BadHttpFilterRegex
+      const legacy = yield* subscribe(a, {
+        _tag: "TcpSteal",
+        value: { _tag: "PortSubscribe", value: { _tag: "FilteredHttp", values: [82, "("] } }
+      })
+      expect(legacy).toMatchObject({ _tag: "Err", value: { _tag: "Remote", value: { _tag: "BadHttpFilterRegex" } } })
+      expect((yield* sim.clients)[0]!.subscriptions.map((s) => s.port)).toEqual([80])
+      const served = yield* sim.request(80, { method: "GET", uri: "/ok" }).pipe(Stream.runHead, Effect.fork)
+      expect(yield* Effect.flatMap(a.next(), (m) => tcpOf(m))).toMatchObject({ _tag: "HttpRequestChunked" })
+      yield* Fiber.interrupt(served)
+    }), 5000)
+
   it("filter matching: header lines, path, method, composite all/any, body/jq match everything", () => {
     const req = view("POST", "http://example.com/api/items?id=3", ["x-user", "Ann"], ["accept", "a"], ["accept", "b"])
     const m = (filter: Tcp.HttpFilter) => HttpFilterMatch.matches(filter, req)

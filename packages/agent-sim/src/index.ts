@@ -11,6 +11,8 @@ export * as HttpFilterMatch from "./HttpFilterMatch.js"
 /** @since 0.1.0 */
 export * as HttpFront from "./HttpFront.js"
 /** @since 0.1.0 */
+export * as MessageReader from "./MessageReader.js"
+/** @since 0.1.0 */
 export * as Negotiation from "./Negotiation.js"
 /** @since 0.1.0 */
 export * as Recording from "./Recording.js"

@@ -12,6 +12,12 @@
  * - `mark` → `marked {rss, usage}`: restarts the peak RSS; `peak` → `peak {rss, peak, usage}`
  *   (`usage`: `process.memoryUsage()` when the peak was sampled).
  * - `stats` → `stats {proxy, localHttp}`.
+ * - `cpu` → `cpu {user, system}`: `process.cpuUsage()` of this process (µs since it started).
+ * - `reverseProxy {app}` → `reverseProxyReady {port}`: starts the B5 baseline, a plain node:http
+ *   keep-alive reverse proxy (http.createServer + http.request with a keep-alive agent) to the
+ *   app; `reverseProxyStop` → `reverseProxyStopped`.
+ * - `profileStart` → `profiling`; `profileStop` → `profile {shares, busyMs, top}` (a CPU profile
+ *   of this process between the two, see cpuProfile.ts).
  * RSS is sampled every 50 ms.
  */
 import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
@@ -22,6 +28,7 @@ import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import * as net from "node:net"
 import { type ChildMessage, fromParent, toParent } from "./childProcess.js"
+import { profiler } from "./cpuProfile.js"
 import { type Attached, attach, makeProxyStack } from "./proxyStack.js"
 
 let peak = process.memoryUsage.rss()
@@ -37,7 +44,27 @@ setInterval(() => {
 
 type Address = { readonly host: string; readonly port: number }
 
+/** The B5 baseline: node's own keep-alive reverse proxy, nothing else. */
+const startReverseProxy = (app: Address): Promise<{ server: http.Server; port: number; agent: http.Agent }> =>
+  new Promise((resolve) => {
+    const agent = new http.Agent({ keepAlive: true })
+    const server = http.createServer((req, res) => {
+      const upstream = http.request(
+        { host: app.host, port: app.port, method: req.method, path: req.url, headers: req.headers, agent },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        }
+      )
+      upstream.on("error", () => res.destroy())
+      req.pipe(upstream)
+    })
+    server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as net.AddressInfo).port, agent }))
+  })
+
 const program = Effect.gen(function*() {
+  let reverseProxy: { server: http.Server; port: number; agent: http.Agent } | undefined
+  const cpuProfiler = profiler()
   const stack = yield* makeProxyStack()
   let attached: Attached | undefined
   let subscribed = false
@@ -105,6 +132,34 @@ const program = Effect.gen(function*() {
           const proxy = yield* stack.proxy.stats
           const localHttp = yield* stack.localHttp.stats
           toParent({ type: "stats", proxy, localHttp })
+        })
+      case "cpu":
+        return Effect.sync(() => toParent({ type: "cpu", ...process.cpuUsage() }))
+      case "reverseProxy":
+        return Effect.promise(async () => {
+          reverseProxy ??= await startReverseProxy(m["app"] as Address)
+          toParent({ type: "reverseProxyReady", port: reverseProxy.port })
+        })
+      case "reverseProxyStop":
+        return Effect.promise(async () => {
+          const current = reverseProxy
+          reverseProxy = undefined
+          if (current !== undefined) {
+            current.agent.destroy()
+            current.server.closeAllConnections()
+            await new Promise<void>((resolve) => current.server.close(() => resolve()))
+          }
+          toParent({ type: "reverseProxyStopped" })
+        })
+      case "profileStart":
+        return Effect.promise(async () => {
+          await cpuProfiler.start()
+          toParent({ type: "profiling" })
+        })
+      case "profileStop":
+        return Effect.promise(async () => {
+          const result = await cpuProfiler.stop()
+          toParent({ type: "profile", ...result })
         })
       default:
         return Effect.sync(() => toParent({ type: "error", detail: `unknown command ${m.type}` }))

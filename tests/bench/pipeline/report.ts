@@ -16,8 +16,43 @@ export interface Row {
   readonly note?: string
 }
 
+/**
+ * One machine-readable figure (`pnpm bench --json FILE`): `ratio` = value / baseline of the same
+ * run (null without a baseline), `target` a readable bound, `met` null when there is none.
+ */
+export interface Metric {
+  readonly id: string
+  readonly value: number
+  readonly baseline: number | null
+  readonly unit: string
+  readonly ratio: number | null
+  readonly target: string | null
+  readonly met: boolean | null
+}
+
+/** A metric with its ratio computed from `value` and `baseline`. */
+export const metric = (
+  id: string,
+  value: number,
+  baseline: number | null,
+  unit: string,
+  target: { readonly text: string; readonly met: boolean } | null = null
+): Metric => ({
+  id,
+  value: round3(value),
+  baseline: baseline === null ? null : round3(baseline),
+  unit,
+  ratio: baseline === null || !Number.isFinite(value / baseline) ? null : round3(value / baseline),
+  target: target?.text ?? null,
+  met: target?.met ?? null
+})
+
+const round3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x)
+
 export interface BenchResult {
   readonly rows: ReadonlyArray<Row>
+  /** The figures of `rows` (and extra ones) for `--json`. */
+  readonly metrics: ReadonlyArray<Metric>
   /** Extra markdown (detail tables, settings) printed under the summary. */
   readonly details: string
 }

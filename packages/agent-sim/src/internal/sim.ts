@@ -2,13 +2,18 @@
  * The simulator: client sessions, negotiation, subscriptions, request/response exchanges and
  * raw connections. All shared state is plain mutable data changed in synchronous steps (one JS
  * thread), waiting happens on Deferreds and Mailboxes.
+ *
+ * Receive path: each socket chunk is decoded in the `'data'` callback (MessageReader) and the
+ * client's session fiber, woken once, handles its messages in one run; while that fiber waits (a
+ * write waiting for drain) and messages pile up, the socket is paused. Send path: messages are encoded and
+ * written from the calling fiber, the writes of one tick corked together, waiting for `'drain'`
+ * only when the socket says so.
  * @internal
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { waitDrain } from "./drain.js"
 import * as Either from "effect/Either"
-import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
@@ -16,8 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage, DaemonMessage, ResponseError } from "@mirrord-effect/protocol/Message"
-import * as MessageChannel from "@mirrord-effect/protocol/MessageChannel"
-import { DecodeError } from "@mirrord-effect/protocol/ProtocolError"
+import type { DecodeError } from "@mirrord-effect/protocol/ProtocolError"
 import * as Tcp from "@mirrord-effect/protocol/Tcp"
 import * as Version from "@mirrord-effect/protocol/Version"
 import * as VariantHistory from "@mirrord-effect/protocol/VariantHistory"
@@ -34,6 +38,7 @@ import type {
 import { AgentSimError } from "../AgentSimError.js"
 import * as HttpFilterMatch from "../HttpFilterMatch.js"
 import * as HttpFront from "../HttpFront.js"
+import * as MessageReader from "../MessageReader.js"
 import * as Negotiation from "../Negotiation.js"
 import type { DropReason, Recorded, SimEvent } from "../Recording.js"
 import * as Recording from "../Recording.js"
@@ -57,6 +62,8 @@ interface Client {
   alive: boolean
   /** why the client is gone, once it is */
   goneWith: AgentSimError | undefined
+  /** the socket is corked until the end of this tick */
+  corked: boolean
 }
 
 interface Subscription {
@@ -175,6 +182,7 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
     let shuttingDown = false
 
     const keep = options.record ?? true
+    const recordingOn = keep || options.onRecord !== undefined
     const record = (r: Recorded) => {
       if (keep) recording.push(r)
       options.onRecord?.(r)
@@ -191,16 +199,27 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
     // ---------------------------------------------------------------------------------------
     // sending
 
+    /** The writes of one tick leave in one writev. */
+    const corkForThisTick = (client: Client) => {
+      if (client.corked) return
+      client.corked = true
+      client.socket.cork()
+      process.nextTick(() => {
+        client.corked = false
+        client.socket.uncork()
+      })
+    }
+
     /** Gate, record and write one message; waits for the socket to drain when its buffer is full. */
     const send = (client: Client, message: DaemonMessage, gate = true): Effect.Effect<void, AgentSimError> =>
       Effect.suspend(() => {
         if (!client.alive || client.socket.destroyed || !client.socket.writable) return Effect.fail(goneError(client))
-        const variants = Codec.variantsOf("DaemonMessage", message)
-        const variant = Recording.shortPath(variants)
+        const variantsOf = () => Codec.variantsOf("DaemonMessage", message)
         if (gate) {
           const v = Version.format(effectiveVersion(client))
           const bad = Codec.firstUndecodableVariant("DaemonMessage", message, v)
           if (bad !== undefined) {
+            const variant = Recording.shortPath(variantsOf())
             const why = `${bad.enumName}::${bad.name} (since ${bad.since}) is not decodable by the client at ${v}`
             note({ _tag: "Suppressed", clientId: client.id, variant, why, at: now() })
             return Effect.fail(new AgentSimError({ reason: "UndecodableByClient", detail: `${variant}: ${why}` }))
@@ -210,9 +229,19 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         try {
           bytes = Codec.encode("DaemonMessage", message)
         } catch (cause) {
-          return Effect.fail(new AgentSimError({ reason: "InvalidRequest", detail: `cannot encode ${variant}: ${String(cause)}`, cause }))
+          return Effect.fail(
+            new AgentSimError({
+              reason: "InvalidRequest",
+              detail: `cannot encode ${Recording.shortPath(variantsOf())}: ${String(cause)}`,
+              cause
+            })
+          )
         }
-        record({ _tag: "Sent", clientId: client.id, at: now(), variant, variants, message })
+        if (recordingOn) {
+          const variants = variantsOf()
+          record({ _tag: "Sent", clientId: client.id, at: now(), variant: Recording.shortPath(variants), variants, message })
+        }
+        corkForThisTick(client)
         const flushed = client.socket.write(bytes)
         return flushed ? Effect.void : waitDrain(client.socket)
       })
@@ -547,9 +576,10 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
 
     const handle = (client: Client, message: ClientMessage): Effect.Effect<void, AgentSimError> =>
       Effect.gen(function*() {
-        const variants = Codec.variantsOf("ClientMessage", message)
-        const variant = Recording.shortPath(variants)
-        record({ _tag: "Received", clientId: client.id, at: now(), variant, variants, message })
+        if (recordingOn) {
+          const variants = Codec.variantsOf("ClientMessage", message)
+          record({ _tag: "Received", clientId: client.id, at: now(), variant: Recording.shortPath(variants), variants, message })
+        }
         switch (message._tag) {
           case "Ping":
             return yield* send(client, { _tag: "Pong" })
@@ -617,7 +647,12 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
             return
           }
           default:
-            note({ _tag: "Unhandled", clientId: client.id, variant, at: now() })
+            note({
+              _tag: "Unhandled",
+              clientId: client.id,
+              variant: Recording.shortPath(Codec.variantsOf("ClientMessage", message)),
+              at: now()
+            })
         }
       }).pipe(
         // a send refused by the gate is recorded; it must not end the session
@@ -651,6 +686,9 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         detail: shuttingDown ? "the simulator is shutting down" : `client ${clientId} disconnected`
       })
 
+    /** Past this many decoded messages waiting for the session fiber, the socket is paused. */
+    const INBOX_HIGH_WATER = 256
+
     const serveClient = (socket: net.Socket) =>
       Effect.gen(function*() {
         const client: Client = {
@@ -659,30 +697,82 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
           socket,
           clientVersion: undefined,
           alive: true,
-          goneWith: undefined
+          goneWith: undefined,
+          corked: false
         }
         clients.set(client.id, client)
         note({ _tag: "ClientConnected", clientId: client.id, remote: client.remote, at: now() })
-        const bytes = yield* Mailbox.make<Uint8Array>()
+        // The 'data' callback decodes (MessageReader) into `inbox`, a plain array, and wakes the
+        // session fiber, which handles everything there in one run. While the fiber is busy
+        // (a write waiting for drain) and the inbox is full, the socket is paused.
+        const reader = MessageReader.make(decoder)
+        let inbox: Array<ClientMessage> = []
+        let inputEnded = false
+        let stopError: DecodeError | undefined
+        let paused = false
+        let wake: (() => void) | undefined
+        const wakeUp = () => {
+          const w = wake
+          wake = undefined
+          w?.()
+        }
+        const endInput = (error: DecodeError | undefined) => {
+          if (inputEnded) return
+          inputEnded = true
+          stopError = error ?? reader.end()
+          wakeUp()
+        }
         socket.on("data", (chunk: Buffer) => {
-          bytes.unsafeOffer(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-        })
-        socket.on("end", () => bytes.unsafeDone(Exit.void))
-        socket.on("close", () => bytes.unsafeDone(Exit.void))
-        socket.on("error", () => bytes.unsafeDone(Exit.void))
-        const messages = MessageChannel.decodeStream(Mailbox.toStream(bytes), decoder)
-        const exit = yield* Stream.runForEach(messages, (m) => handle(client, m)).pipe(Effect.exit)
-        if (Exit.isFailure(exit)) {
-          const failure = Cause.failureOption(exit.cause)
-          if (failure._tag === "Some" && failure.value instanceof DecodeError) {
-            const drop = dropReasonOf(failure.value)
-            record({ _tag: "Undecodable", clientId: client.id, at: now(), drop })
-            note({ _tag: "ClientDropped", clientId: client.id, drop, at: now() })
-            // like the Rust agent: the client loop returns the error and the socket is dropped, no Close
-            socket.destroy()
-            clientGone(client, new AgentSimError({ reason: "ClientDropped", detail: describeDrop(agentVersionText, drop) }))
-            return
+          if (inputEnded) return
+          // a plain Uint8Array view: payloads handed out are Uint8Arrays, not Buffers
+          const { error, messages } = reader.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          for (const m of messages) inbox.push(m)
+          if (inbox.length >= INBOX_HIGH_WATER && !paused) {
+            paused = true
+            socket.pause()
           }
+          if (error !== undefined) endInput(error)
+          else if (messages.length > 0) wakeUp()
+        })
+        socket.on("end", () => endInput(undefined))
+        socket.on("close", () => endInput(undefined))
+        socket.on("error", () => endInput(undefined))
+
+        /** The messages received since the last call; waits when there are none (and input goes on). */
+        const nextBatch = Effect.async<Array<ClientMessage>>((resume) => {
+          const take = () => {
+            const batch = inbox
+            inbox = []
+            if (paused && !inputEnded) {
+              paused = false
+              socket.resume()
+            }
+            resume(Effect.succeed(batch))
+          }
+          if (inbox.length > 0 || inputEnded) return take()
+          wake = take
+          return Effect.sync(() => {
+            wake = undefined
+          })
+        })
+
+        for (;;) {
+          const batch = yield* nextBatch
+          if (batch.length === 0) break // the input ended and everything before it is handled
+          for (const message of batch) {
+            const exit = yield* Effect.exit(handle(client, message))
+            // a failed handler (the client is gone mid-send) ends the session, as before
+            if (Exit.isFailure(exit)) return clientGone(client, disconnected(client.id))
+          }
+        }
+        if (stopError !== undefined) {
+          const drop = dropReasonOf(stopError)
+          record({ _tag: "Undecodable", clientId: client.id, at: now(), drop })
+          note({ _tag: "ClientDropped", clientId: client.id, drop, at: now() })
+          // like the Rust agent: the client loop returns the error and the socket is dropped, no Close
+          socket.destroy()
+          clientGone(client, new AgentSimError({ reason: "ClientDropped", detail: describeDrop(agentVersionText, drop) }))
+          return
         }
         clientGone(client, disconnected(client.id))
       }).pipe(
@@ -713,33 +803,44 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
 
     const hasUpgradeHeader = (headers: Tcp.HeaderMap) => headers.some(([name]) => name === "upgrade")
 
-    /** The steal subscription a real agent would deliver this request to, noting pass-throughs. */
-    const stealTarget = (port: number, view: HttpFilterMatch.RequestView): Subscription | undefined => {
+    /**
+     * The steal subscription a real agent would deliver this request to; each subscription that
+     * matches but gets the request as raw TCP instead (too old a protocol) is noted and its
+     * explanation pushed to `passedThrough`.
+     */
+    const stealTarget = (
+      port: number,
+      view: HttpFilterMatch.RequestView,
+      passedThrough: Array<string>
+    ): Subscription | undefined => {
+      const passThrough = (sub: Subscription, why: string, explanation: string) => {
+        note({ _tag: "PassedThrough", clientId: sub.client.id, port, why, at: now() })
+        passedThrough.push(explanation)
+      }
       for (const sub of subscriptions) {
         if (sub.info.mode !== "steal" || sub.info.port !== port) continue
-        const v = effectiveVersion(sub.client)
+        const v = Version.format(effectiveVersion(sub.client))
         if (sub.selects === undefined) {
-          if (!Negotiation.deliversModeAgnosticHttp(v)) {
-            note({
-              _tag: "PassedThrough",
-              clientId: sub.client.id,
-              port,
-              why: `HTTP on an unfiltered steal needs protocol 1.19.4 (client effective version ${Version.format(v)})`,
-              at: now()
-            })
+          if (!Negotiation.deliversModeAgnosticHttp(effectiveVersion(sub.client))) {
+            passThrough(
+              sub,
+              `HTTP on an unfiltered steal needs protocol 1.19.4 (client effective version ${v})`,
+              `client ${sub.client.id} holds an unfiltered steal on port ${port}, but agents before 1.19.4 pass ` +
+                `unfiltered HTTP through as raw TCP, not as HTTP requests (its effective protocol version is ${v}); ` +
+                `subscribe with an HTTP filter, use an agent of 1.19.4 or later, or send raw TCP (AgentSim.connect)`
+            )
             continue
           }
           return sub
         }
         if (!sub.selects(view)) continue
-        if (hasUpgradeHeader(view.headers) && !Negotiation.deliversFilteredUpgrade(v)) {
-          note({
-            _tag: "PassedThrough",
-            clientId: sub.client.id,
-            port,
-            why: `a filtered request with an Upgrade header needs protocol 1.5.0 (client effective version ${Version.format(v)})`,
-            at: now()
-          })
+        if (hasUpgradeHeader(view.headers) && !Negotiation.deliversFilteredUpgrade(effectiveVersion(sub.client))) {
+          passThrough(
+            sub,
+            `a filtered request with an Upgrade header needs protocol 1.5.0 (client effective version ${v})`,
+            `client ${sub.client.id}'s filter on port ${port} selects this request, but agents before 1.5.0 pass a ` +
+              `request with an Upgrade header through to the original destination (its effective protocol version is ${v})`
+          )
           continue
         }
         return sub
@@ -860,7 +961,13 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         yield* bodyMessage([], true)
       })
 
-    const notStolen = (port: number, input: HttpRequestInput, options: RequestOptions | undefined, view: HttpFilterMatch.RequestView) =>
+    const notStolen = (
+      port: number,
+      input: HttpRequestInput,
+      options: RequestOptions | undefined,
+      view: HttpFilterMatch.RequestView,
+      passedThrough: ReadonlyArray<string>
+    ) =>
       Effect.gen(function*() {
         const mirrors = mirrorTargets(port, view)
         const sendMirror = (sub: Subscription, body: HttpRequestInput["body"]) =>
@@ -886,6 +993,12 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
           }))
         }
         const at = now()
+        // say why: "nobody subscribed" is wrong when a subscription exists but gets raw TCP
+        const answer = passedThrough.length === 0
+          ? NOT_STOLEN_BODY
+          : new TextEncoder().encode(
+            `agent-sim: this request was not stolen as HTTP: ${passedThrough.join("; ")}\n`
+          )
         const events: Array<ResponseEvent> = [
           {
             _tag: "Head",
@@ -893,14 +1006,14 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
             version: input.version ?? "HTTP/1.1",
             headers: [
               ["content-type", [new TextEncoder().encode("text/plain; charset=utf-8")]],
-              ["content-length", [new TextEncoder().encode(String(NOT_STOLEN_BODY.length))]]
+              ["content-length", [new TextEncoder().encode(String(answer.length))]]
             ],
             variant: "NotStolen",
             connectionId: -1n,
             requestId: 0,
             at
           },
-          { _tag: "Data", bytes: NOT_STOLEN_BODY, at },
+          { _tag: "Data", bytes: answer, at },
           { _tag: "End", at }
         ]
         return Stream.fromIterable(events)
@@ -916,8 +1029,9 @@ export const make = (options: AgentSimOptions): Effect.Effect<AgentSim, AgentSim
         const invalid = validateRequest(input)
         if (invalid !== undefined) return yield* Effect.fail(new AgentSimError({ reason: "InvalidRequest", detail: invalid }))
         const view = { method: input.method, uri: input.uri, headers: input.headers ?? [] }
-        const target = stealTarget(port, view)
-        if (target === undefined) return yield* notStolen(port, input, requestOptions, view)
+        const passedThrough: Array<string> = []
+        const target = stealTarget(port, view, passedThrough)
+        if (target === undefined) return yield* notStolen(port, input, requestOptions, view, passedThrough)
         const client = target.client
         const connectionId = shared?.connectionId ?? nextConnectionId++
         const requestId = shared === undefined ? 0 : shared.nextRequestId++
