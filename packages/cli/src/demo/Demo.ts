@@ -31,6 +31,8 @@ export interface DemoOptions {
   /** repetitions of each endpoint (default 1) */
   readonly requests?: number
   readonly app?: SampleApp.SampleAppOptions
+  /** also run the counterfactual: a naive always-Chunked proxy against a 1.7.0 agent (default true) */
+  readonly counterfactual?: boolean
   readonly onProgress?: (progress: Progress) => void
 }
 
