@@ -10,6 +10,7 @@
 import type { AgentConnectionError } from "@mirrord-effect/client/AgentConnection"
 import * as AgentSession from "@mirrord-effect/client/AgentSession"
 import * as Diagnosis from "@mirrord-effect/client/Diagnosis"
+import * as Handshake from "@mirrord-effect/client/Handshake"
 import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import type { IncomingProxyError, SubscribeError } from "@mirrord-effect/incoming/IncomingError"
@@ -73,7 +74,9 @@ const endedWith = (error: AgentConnectionError): CliFailure => {
       // as agents before 1.3.0 do (not a silent peer, nor an HTTP server)
       return new CliFailure(
         ExitCode.NegotiationFailed,
-        `negotiation failed: ${error.detail}${error.suggestAssumeVersion === true && !error.detail.includes("--assume-version") ? `; ${ASSUME_HINT}` : ""}`
+        error.detail === Handshake.OLDER_THAN_1_3_0_HINT || error.suggestAssumeVersion === true
+          ? `negotiation failed: the agent closed the connection during negotiation; ${ASSUME_HINT}`
+          : `negotiation failed: ${error.detail}`
       )
     case "ClosedByAgent":
       return new CliFailure(ExitCode.AgentClosed, `the agent closed the session: ${error.detail}`)
@@ -172,6 +175,12 @@ const statusText = (prefix: string, c: Counters) => {
 
 let sessions = 0
 
+/** Resumes after Node's next-tick queue (where a corked socket is uncorked) has run. */
+const afterPendingWrites = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 const sessionText = (status: AgentSession.SessionStatus, initial: string): string => {
   switch (status._tag) {
     case "Connecting":
@@ -198,6 +207,7 @@ export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
 
     const sessionLayer = NodeTransport.layerSession({
       address: args.agent,
+      negotiationTimeout: Duration.seconds(args.negotiationTimeout),
       ...(args.assumeVersion === undefined ? {} : { assumeVersion: args.assumeVersion }),
       reconnect: args.noReconnect ? false : {
         initialDelay: Duration.millis(args.reconnectInitialDelay),
@@ -238,6 +248,9 @@ export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
             schedule: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(100)))
           })
         )
+        // the connection's writer corks a tick's writes and uncorks them on the next tick; closing
+        // the connection (destroying its socket) within this tick would discard the unsubscribe
+        yield* afterPendingWrites
         process.stderr.write(`mirrord-effect: unsubscribed from port ${args.port}, closing\n`)
       })
     )

@@ -76,6 +76,12 @@ export const steal = CL.command({
       description: "skip negotiation and assume this protocol version (only for agents older than 1.3.0, which cannot negotiate)",
       parse: CL.text
     }),
+    negotiationTimeout: CL.withDefault("negotiation-timeout", {
+      placeholder: "SECONDS",
+      description: "how long to wait for the agent's answer to SwitchProtocolVersion",
+      parse: CL.integer(1, 3600),
+      default: 10
+    }),
     noReconnect: CL.flag("no-reconnect", "exit when the connection to the agent is lost instead of reconnecting"),
     reconnectAttempts: CL.withDefault("reconnect-attempts", {
       placeholder: "N",
