@@ -158,6 +158,16 @@ describe("mirrord-effect steal", () => {
       expect(proxy.stderr()).not.toMatch(/^\s+at /m)
     }), TEST_MS)
 
+  it.scopedLive("an unfiltered steal on an agent before 1.19.4: a note says its HTTP arrives as raw TCP and how to get requests", () =>
+    Effect.gen(function*() {
+      yield* cliSlot
+      const sim = yield* startAgentSim(["--protocol-version", "1.8.1"])
+      const proxy = yield* steal(sim.agent, "127.0.0.1:9")
+      yield* proxy.waitFor("stderr", /^mirrord-effect: note: agent protocol 1\.8\.1 is older than 1\.19\.4, .*raw TCP .*--filter-path/m)
+      yield* proxy.kill("SIGINT")
+      expect(yield* proxy.exitCode()).toBe(ExitCode.Ok)
+    }), TEST_MS)
+
   it.scopedLive("an unreachable agent: exit AgentUnreachable", () =>
     Effect.gen(function*() {
       yield* cliSlot

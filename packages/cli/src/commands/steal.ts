@@ -261,6 +261,12 @@ export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
     const initial = `protocol ${version === undefined ? "?" : Version.format(version)}`
     let connectionText = initial
     process.stderr.write(`mirrord-effect: ${mode === "steal" ? "stealing" : "mirroring"} port ${args.port} → ${target}; Ctrl-C to stop\n`)
+    if (filter === undefined && version !== undefined && !Version.MODE_AGNOSTIC_HTTP_REQUESTS.matches(version)) {
+      // otherwise HTTP clients of such an agent see requests fail with no sign of why
+      process.stderr.write(
+        `mirrord-effect: note: agent protocol ${Version.format(version)} is older than 1.19.4, which hands an unfiltered ${mode}'s traffic over as raw TCP connections (relayed as bytes), not as HTTP requests; give a filter (e.g. --filter-path '^/') to get HTTP requests\n`
+      )
+    }
     // on a terminal the line is redrawn ~4×/s; in a pipe, only when something changed
     let last = ""
     const refresh = Effect.flatMap(readCounters(session), (c) =>
