@@ -220,19 +220,33 @@ const alive = (pid: number) => {
 
 /** Takes a free slot (a directory made atomically, holding the owner's pid) or frees a dead owner's. */
 const tryTake = (): string | undefined => {
-  fs.mkdirSync(slotDir, { recursive: true })
-  for (let i = 0; i < CLI_SLOTS; i++) {
-    const slot = path.join(slotDir, `slot-${i}`)
-    try {
-      fs.mkdirSync(slot)
-      fs.writeFileSync(path.join(slot, "pid"), String(process.pid))
-      return slot
-    } catch {
-      const owner = Number(fs.readFileSync(path.join(slot, "pid"), { encoding: "utf8", flag: "a+" }))
-      if (owner > 0 && !alive(owner)) fs.rmSync(slot, { recursive: true, force: true })
+  try {
+    fs.mkdirSync(slotDir, { recursive: true })
+    for (let i = 0; i < CLI_SLOTS; i++) {
+      const slot = path.join(slotDir, `slot-${i}`)
+      try {
+        fs.mkdirSync(slot)
+        fs.writeFileSync(path.join(slot, "pid"), String(process.pid))
+        return slot
+      } catch {
+        const owner = Number(fs.readFileSync(path.join(slot, "pid"), { encoding: "utf8", flag: "a+" }))
+        if (owner > 0 && !alive(owner)) fs.rmSync(slot, { recursive: true, force: true })
+      }
     }
+  } catch {
+    // another worker removed the directory meanwhile: try again at the next poll
   }
   return undefined
+}
+
+/** Frees a slot; the last one out removes the directory (it fails while another slot is held). */
+const release = (slot: string) => {
+  fs.rmSync(slot, { recursive: true, force: true })
+  try {
+    fs.rmdirSync(slotDir)
+  } catch {
+    // not empty: another test holds a slot
+  }
 }
 
 /**
@@ -241,5 +255,5 @@ const tryTake = (): string | undefined => {
  */
 export const cliSlot: Effect.Effect<void, string, Scope.Scope> = Effect.acquireRelease(
   until(tryTake, WAIT_MS, () => `no free CLI slot in ${slotDir} within ${WAIT_MS} ms`),
-  (slot) => Effect.sync(() => fs.rmSync(slot, { recursive: true, force: true }))
+  (slot) => Effect.sync(() => release(slot))
 ).pipe(Effect.asVoid)
