@@ -20,6 +20,8 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
+import type * as net from "node:net"
 import { NodeConnector, portSubscribe } from "./support/connect.js"
 import * as ScriptedAgent from "./support/scriptedAgent.js"
 
@@ -44,12 +46,25 @@ const show = (o: Option.Option<Version.SemVer>): string => Option.match(o, { onN
 
 const fastReconnect = { initialDelay: "10 millis", maxDelay: "100 millis", maxAttempts: 1_000, maxElapsed: "50 seconds" } as const
 
-const buildSession = (port: number, options: Partial<AgentSession.SessionOptions> = {}) =>
+const buildSession = (
+  port: number,
+  options: Partial<AgentSession.SessionOptions> = {},
+  connector: Layer.Layer<AgentConnection.SocketConnector> = NodeConnector
+) =>
   Layer.build(
     AgentSession.layer({ address: { host: "127.0.0.1", port }, pingInterval: 0, ...options }).pipe(
-      Layer.provide(NodeConnector)
+      Layer.provide(connector)
     )
   )
+
+/** node:net connector that keeps every socket it opened, for leak checks. */
+const recordingConnector = () => {
+  const sockets: Array<net.Socket> = []
+  const layer = AgentConnection.layerSocketConnector((address) =>
+    Effect.tap(NodeTransport.connect(address), (socket) => Effect.sync(() => sockets.push(socket as net.Socket)))
+  )
+  return { sockets, layer }
+}
 
 describe("AgentSession", () => {
   it.scopedLive("agent restarted on the same port: a new connection, negotiated again; restarted older: the version follows", () =>
@@ -57,7 +72,10 @@ describe("AgentSession", () => {
       const agent = yield* restartableSim
       const sim1 = yield* agent.start("1.29.0")
       const supervisor = yield* Supervisor.track
-      const context = yield* buildSession(agent.port(), { reconnect: fastReconnect }).pipe(Effect.supervised(supervisor))
+      const recording = recordingConnector()
+      const context = yield* buildSession(agent.port(), { reconnect: fastReconnect }, recording.layer).pipe(
+        Effect.supervised(supervisor)
+      )
       const session = Context.get(context, AgentSession.AgentSession)
       const versionRef = Context.get(context, ProtocolVersion.ProtocolVersion)
       const statuses: Array<string> = []
@@ -107,6 +125,9 @@ describe("AgentSession", () => {
       yield* sim3.awaitSubscription(80)
       // no fiber of an earlier connection is left: the session runs as many as with the first
       expect((yield* supervisor.value).length).toBe(fibersWhileFirst)
+      // and no socket: every one opened but the live connection's is destroyed
+      expect(recording.sockets.length).toBeGreaterThanOrEqual(3)
+      expect(recording.sockets.filter((s) => !s.destroyed)).toEqual([recording.sockets.at(-1)])
       expect(statuses).toContain("Reconnecting")
       expect(statuses.filter((s) => s.startsWith("Connected"))).toEqual(["Connected 1.29.0", "Connected 1.29.0", "Connected 1.7.0"])
     }), 30_000)

@@ -4,6 +4,7 @@
  * connection ends the attachment.
  */
 import { SubscribeError } from "@mirrord-effect/incoming/IncomingError"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import type { DaemonMessage, ResponseError } from "@mirrord-effect/protocol/Message"
 import { describe, expect, it } from "@effect/vitest"
@@ -13,7 +14,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { bench, collectResponse, describe as d, isSubscribe, onChannel, startV2, stealMsg, subscribeOk, waitUntil } from "./support/harness.js"
 import { localAppHttp } from "./support/localApp.js"
-import { redialSession } from "./support/redialSession.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
 
 const T = { timeout: 30_000 }
@@ -29,7 +29,7 @@ describe("failure isolation against agent-sim", () => {
       const agent = yield* startSim("1.29.0")
       const proxy = yield* buildProxy(
         IncomingProxy.layerSession().pipe(
-          Layer.provideMerge(redialSession(agent.sim.address, { attempts: 1, delay: 10 })),
+          Layer.provideMerge(NodeTransport.layerSession({ address: agent.sim.address })),
           Layer.provide(localLayers)
         )
       )

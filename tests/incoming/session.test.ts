@@ -6,6 +6,7 @@
 import { NodeSocket } from "@effect/platform-node"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
 import { IncomingProxyError, SubscribeError } from "@mirrord-effect/incoming/IncomingError"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -13,19 +14,25 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Chunk from "effect/Chunk"
+import { ResponseEvent } from "@mirrord-effect/agent-sim"
 import { waitUntil } from "./support/harness.js"
 import { localAppHttp } from "./support/localApp.js"
-import { redialSession } from "./support/redialSession.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
 
 const T = { timeout: 30_000 }
 // Agents before 1.19.4 deliver HTTP only on filtered subscriptions: use a filter for every era.
 const everything = { _tag: "Path", value: "^/" } as const
 
-const sessionProxy = (port: number, policy: { readonly attempts: number; readonly delay: number }) =>
+/** The proxy over the client's reconnecting `AgentSession` (node:net), retrying every 10–50 ms. */
+const sessionProxy = (port: number, policy: { readonly attempts: number }) =>
   buildProxy(
     IncomingProxy.layerSession().pipe(
-      Layer.provideMerge(redialSession({ host: "127.0.0.1", port }, policy)),
+      Layer.provideMerge(NodeTransport.layerSession({
+        address: { host: "127.0.0.1", port },
+        reconnect: { initialDelay: 10, maxDelay: 50, maxAttempts: policy.attempts }
+      })),
       Layer.provide(localLayers)
     )
   )
@@ -38,7 +45,7 @@ describe("IncomingProxy.layerSession", () => {
       const app = yield* localAppHttp((req, res) => res.end(`hello ${req.url}`))
       const first = yield* startSim("1.29.0")
       const port = first.sim.address.port
-      const proxy = yield* sessionProxy(port, { attempts: 400, delay: 25 })
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
       yield* proxy.subscribe({ port: 80, mode: "steal", filter: everything, target: app.target })
       expect((yield* get(first.sim, 80, "/one")).text).toBe("hello /one")
 
@@ -54,6 +61,34 @@ describe("IncomingProxy.layerSession", () => {
       expect(Option.isNone(yield* Fiber.poll(yield* Effect.fork(proxy.awaitFailure)))).toBe(true)
     }), T)
 
+  it.scopedLive("agent restarted newer (1.7.0 → 1.29.0): responses follow the new connection's version", () =>
+    Effect.gen(function*() {
+      let endBody: (() => void) | undefined
+      const app = yield* localAppHttp((req, res) => {
+        if (req.url === "/whole") return void res.end("whole")
+        // a streamed response: the body ends once the agent has the head (see below)
+        res.write("head+")
+        endBody = () => res.end("tail")
+      })
+      const first = yield* startSim("1.7.0")
+      const port = first.sim.address.port
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
+      yield* proxy.subscribe({ port: 80, mode: "steal", filter: everything, target: app.target })
+      expect(yield* get(first.sim, 80, "/whole")).toEqual({ text: "whole", variant: "HttpResponseFramed" })
+
+      yield* first.kill
+      const second = yield* startSim("1.29.0", port)
+      yield* second.sim.awaitSubscription(80, "steal")
+      const events = yield* second.sim.request(80, { method: "GET", uri: "/streamed", headers: [["host", [Buffer.from("x")]]] }).pipe(
+        Stream.tap((event) => Effect.sync(() => event._tag === "Head" && endBody?.())),
+        Stream.runCollect
+      )
+      const head = Chunk.findFirst(events, (e) => e._tag === "Head")
+      expect(head._tag === "Some" && head.value._tag === "Head" && head.value.variant).toBe("HttpResponseChunked")
+      expect(ResponseEvent.textOf(events)).toBe("head+tail")
+      expect(yield* second.sim.undecodable()).toEqual([])
+    }), T)
+
   it.scopedLive("requests in flight at the loss end (local connection closed); nothing leaks into the next attachment", () =>
     Effect.gen(function*() {
       const app = yield* localAppHttp((req, res) => {
@@ -62,7 +97,7 @@ describe("IncomingProxy.layerSession", () => {
       })
       const first = yield* startSim("1.29.0")
       const port = first.sim.address.port
-      const proxy = yield* sessionProxy(port, { attempts: 400, delay: 25 })
+      const proxy = yield* sessionProxy(port, { attempts: 400 })
       yield* proxy.subscribe({ port: 80, mode: "steal", target: app.target })
       const hanging = yield* Effect.fork(get(first.sim, 80, "/hang"))
       yield* waitUntil(() => app.accepted() === 1 && stats(proxy).gateways === 1, 10_000, "the request to reach the app")
@@ -86,17 +121,32 @@ describe("IncomingProxy.layerSession", () => {
     Effect.gen(function*() {
       const app = yield* localAppHttp((_req, res) => res.end("x"))
       const only = yield* startSim("1.29.0")
-      const proxy = yield* sessionProxy(only.sim.address.port, { attempts: 3, delay: 10 })
+      const proxy = yield* sessionProxy(only.sim.address.port, { attempts: 3 })
       yield* proxy.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* only.kill
       const failure = yield* Effect.flip(proxy.awaitFailure)
       expect(failure).toBeInstanceOf(IncomingProxyError)
       expect(failure.reason).toBe("AgentGaveUp")
       expect(failure.cause).toMatchObject({ _tag: "AgentConnectionError", reason: "GaveUp" })
-      expect(failure.message).toMatch(/AgentGaveUp.*no agent after 3 attempts/)
+      expect(failure.message).toMatch(/^incoming proxy AgentGaveUp: agent connection GaveUp/)
       const later = yield* Effect.flip(proxy.subscribe({ port: 81, mode: "steal", target: app.target }))
       expect(later).toBeInstanceOf(SubscribeError)
       expect(later.reason).toBe("ProxyFailed")
+    }), T)
+
+  it.scopedLive("reconnect disabled: the first loss stops the proxy with AgentLost", () =>
+    Effect.gen(function*() {
+      const only = yield* startSim("1.29.0")
+      const proxy = yield* buildProxy(
+        IncomingProxy.layerSession().pipe(
+          Layer.provideMerge(NodeTransport.layerSession({ address: only.sim.address, reconnect: false })),
+          Layer.provide(localLayers)
+        )
+      )
+      yield* only.kill
+      const failure = yield* Effect.flip(proxy.awaitFailure)
+      expect(failure.reason).toBe("AgentLost")
+      expect(failure.cause).toMatchObject({ _tag: "AgentConnectionError" })
     }), T)
 })
 

@@ -9,8 +9,14 @@
  * `AgentConnectionError` reason `GaveUp` (its `cause` is the last connection error) once the
  * policy gives up, or — with reconnect disabled — with the error that ended the first connection.
  *
- * CONTRACT (written before the implementation so that the incoming proxy, the one-call Node layer
- * and the CLI can be built against it in parallel). Implementation: packages/client helper.
+ * Every connection lives in a scope of its own, closed before the next dial: nothing of one
+ * connection (fibers, socket) outlives it. Re-dial attempt n waits
+ * `min(maxDelay, initialDelay × factor^(n-1))` (never past `maxElapsed`); a connection that
+ * negotiates resets the count. Any loss is re-dialled (`Lost`, `PongTimeout`, `ClosedByAgent`,
+ * `Decode`, …) except the session's own `Shutdown`. `GaveUp` comes after `maxAttempts` failed
+ * attempts or once `maxElapsed` has passed since the loss (plus at most the attempt in flight:
+ * its `connectTimeout` / `negotiationTimeout`). Over `node:net`:
+ * `NodeTransport.layerSession(options)`.
  *
  * @since 0.2.0
  */

@@ -123,7 +123,8 @@ export interface IncomingStats {
 export interface IncomingProxyService {
   /**
    * Subscribes a remote port and waits for the agent's confirmation. Nothing is sent before the
-   * proxy is attached and the protocol version is known.
+   * proxy is attached and the protocol version is known. A refusal (`SubscribeError`, with the
+   * agent's own reason) fails this call only; every other subscription keeps serving.
    */
   readonly subscribe: (request: SubscriptionRequest) => Effect.Effect<Subscription, SubscribeError>
   /** `subscribe`, unsubscribed when the scope closes. */

@@ -94,16 +94,15 @@ const resolveConfig = (options: Options, address: string): Either.Either<Config,
     }
   })
 
-const encode = (message: ClientMessage): Either.Either<ReadonlyArray<Uint8Array>, AgentConnectionError> =>
-  Either.try({
-    try: () => Codec.encodeToSegments("ClientMessage", [message]),
-    catch: (cause) =>
-      new AgentConnectionError({
-        reason: "Write",
-        detail: `cannot encode ${String((message as { _tag?: unknown })._tag)}: ${String(cause)}`,
-        cause
-      })
+const encodeFailure = (message: ClientMessage, cause: unknown) =>
+  new AgentConnectionError({
+    reason: "Write",
+    detail: `cannot encode ${String((message as { _tag?: unknown })._tag)}: ${String(cause)}`,
+    cause
   })
+
+const encode = (message: ClientMessage): Either.Either<ReadonlyArray<Uint8Array>, AgentConnectionError> =>
+  Either.try({ try: () => Codec.encodeToSegments("ClientMessage", [message]), catch: (cause) => encodeFailure(message, cause) })
 
 /** "12 s", "1.5 s", "300 ms" */
 const seconds = (d: Duration.Duration): string => {
@@ -237,6 +236,8 @@ const build = (
     let everNegotiated = false
     let negotiating = false
     let paused = false
+    /** messages in the inbound mailbox (offered, not yet taken by `messages`) */
+    let queued = 0
     /** messages sent while the handshake is pending, written in order when it completes */
     let held: Array<{ readonly message: ClientMessage; readonly segments: ReadonlyArray<Uint8Array> }> = []
     /** messages received (any kind): the keepalive counts them as signs of life */
@@ -328,14 +329,16 @@ const build = (
       }
       if (failure !== undefined) return
       inbound.unsafeOffer(message)
-      if (!paused && inbound.unsafeSize().pipe(Option.getOrElse(() => 0)) >= config.inboundCapacity) {
+      if (++queued >= config.inboundCapacity && !paused) {
         paused = true
         duplex.pause()
       }
     }
 
-    const onData = (chunk: Uint8Array): void => {
+    const onData = (data: Uint8Array): void => {
       if (failure !== undefined) return
+      // payloads are views of the chunk: hand them on as plain Uint8Arrays, not Node Buffers
+      const chunk = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       if (bytesReceived < HEAD_BYTES) head.set(chunk.subarray(0, HEAD_BYTES - bytesReceived), bytesReceived)
       bytesReceived += chunk.length
       const error = reader.feed(chunk, handleInbound)
@@ -365,6 +368,7 @@ const build = (
     /** Taking from `messages` resumes a socket paused by a full mailbox. */
     const messages = Mailbox.toStream(inbound).pipe(
       Stream.mapChunks((chunk) => {
+        queued -= chunk.length
         if (paused && failure === undefined) {
           paused = false
           duplex.resume()
@@ -393,29 +397,45 @@ const build = (
     const untilClosed = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | AgentConnectionError> =>
       Effect.raceFirst(effect, Deferred.await(closed))
 
+    /** Waits until the gate is open and the socket takes more, then writes (the slow path of `send`). */
+    const sendWhenReady = (
+      message: ClientMessage,
+      segments: ReadonlyArray<Uint8Array>
+    ): Effect.Effect<void, AgentConnectionError> =>
+      Effect.suspend(() => {
+        if (failure !== undefined) return Effect.fail(failure)
+        // held back until the version is known (up to `holdCapacity` messages, then the sender
+        // waits); re-checked after every wait, so a message cannot slip in after a
+        // renegotiation's SwitchProtocolVersion
+        if (!gateOpen) {
+          if (held.length < config.holdCapacity) {
+            held.push({ message, segments })
+            return Effect.void
+          }
+          return Effect.zipRight(untilClosed(gateLatch.await), sendWhenReady(message, segments))
+        }
+        if (writer.needsDrain) return Effect.zipRight(awaitDrain, sendWhenReady(message, segments))
+        sent.push(message)
+        writer.write(segments)
+        return Effect.void
+      })
+
     const send = (message: ClientMessage): Effect.Effect<void, AgentConnectionError> =>
       Effect.suspend(() => {
-        const encoded = encode(message)
-        if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-        const segments = encoded.right
-        const attempt: Effect.Effect<void, AgentConnectionError> = Effect.suspend(() => {
-          if (failure !== undefined) return Effect.fail(failure)
-          // held back until the version is known (up to `holdCapacity` messages, then the sender
-          // waits); re-checked after every wait, so a message cannot slip in after a
-          // renegotiation's SwitchProtocolVersion
-          if (!gateOpen) {
-            if (held.length < config.holdCapacity) {
-              held.push({ message, segments })
-              return Effect.void
-            }
-            return Effect.zipRight(untilClosed(gateLatch.await), attempt)
-          }
-          if (writer.needsDrain) return Effect.zipRight(awaitDrain, attempt)
+        if (failure !== undefined) return Effect.fail(failure)
+        let segments: ReadonlyArray<Uint8Array>
+        try {
+          segments = Codec.encodeToSegments("ClientMessage", [message])
+        } catch (cause) {
+          return Effect.fail(encodeFailure(message, cause))
+        }
+        // the hot path: negotiated and the socket takes more — written in this fiber run
+        if (gateOpen && !writer.needsDrain) {
           sent.push(message)
           writer.write(segments)
           return Effect.void
-        })
-        return attempt
+        }
+        return sendWhenReady(message, segments)
       })
 
     // ---- handshake ----------------------------------------------------------------------------
