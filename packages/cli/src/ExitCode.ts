@@ -16,13 +16,13 @@ export const ExitCode = {
   Usage: 2,
   /** the agent address could not be reached */
   AgentUnreachable: 3,
-  /** version negotiation failed (agents older than 1.3.0 need --assume-version) */
+  /** version negotiation failed: the peer dropped the connection (agents older than 1.3.0: --assume-version), said nothing, or is no agent */
   NegotiationFailed: 4,
   /** the requested HTTP filter needs a newer agent */
   FilterUnsupported: 5,
   /** the port is already stolen by another client */
   PortAlreadyStolen: 6,
-  /** the agent closed the session (its reason is printed) or the connection was lost */
+  /** with --no-reconnect: the agent closed the session (its reason is printed) or the connection was lost */
   AgentClosed: 7,
   /** a subscription was refused by policy */
   Forbidden: 8,
