@@ -109,6 +109,21 @@ describe("mirrord-effect steal", () => {
       expect(proxy.stderr()).toContain("unsubscribed from port 80")
     }), TEST_MS)
 
+  // (Node handles two signals that arrive together as one; the case that killed the process — pnpm's
+  // copy arriving once the first was handled — is exercised by the pnpm test on a busy machine)
+  it.scopedLive("SIGINT twice (the terminal's and pnpm's forwarded copy): still unsubscribes and exits 0", () =>
+    Effect.gen(function*() {
+      yield* cliSlot
+      const sim = yield* startAgentSim(["--protocol-version", "1.29.0", "--trace"])
+      const proxy = yield* steal(sim.agent, "127.0.0.1:9")
+      yield* proxy.waitFor("stderr", /stealing port 80/)
+      yield* sim.child.waitFor("stdout", /SubscribeResult/)
+      yield* proxy.kill("SIGINT")
+      yield* proxy.kill("SIGINT")
+      expect(yield* proxy.exitCode()).toBe(ExitCode.Ok)
+      yield* sim.child.waitFor("stdout", UNSUBSCRIBED)
+    }), TEST_MS)
+
   it.scopedLive("the agent killed and restarted on the same port (at another version): reconnects, re-subscribes, serves again", () =>
     Effect.gen(function*() {
       yield* cliSlot

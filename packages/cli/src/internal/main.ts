@@ -59,13 +59,30 @@ export const reportFailures = <R>(bin: string, program: Effect.Effect<void, unkn
     )
   )
 
+/**
+ * While the first SIGINT/SIGTERM's clean stop runs, the next one is ignored: under
+ * `pnpm <script>` a single Ctrl-C arrives twice (from the terminal to the process group, then
+ * forwarded by pnpm), and Node's default action would kill the process mid-unsubscribe (exit 130,
+ * pnpm's ELIFECYCLE). A third signal forces the exit (128 + signal).
+ */
+const toleratePnpmForwardedSignal = () => {
+  let received = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++
+    if (received >= 3) process.exit(128 + (signal === "SIGINT" ? 2 : 15))
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+}
+
 /** Runs `program` as the process (Node context, logger, signals, exit code). */
 export const runMain = (
   bin: string,
   logLevel: LogLevelName,
   program: Effect.Effect<void, unknown, NodeContext.NodeContext>
-): void =>
-  NodeRuntime.runMain(
+): void => {
+  toleratePnpmForwardedSignal()
+  return NodeRuntime.runMain(
     reportFailures(bin, Effect.provide(program, NodeContext.layer)).pipe(
       Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger(bin))),
       Logger.withMinimumLogLevel(levels[logLevel])
@@ -78,3 +95,4 @@ export const runMain = (
       teardown: (_exit, onExit) => onExit(typeof process.exitCode === "number" ? process.exitCode : 0)
     }
   )
+}
