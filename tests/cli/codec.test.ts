@@ -1,5 +1,5 @@
 /**
- * `decode`, `encode`, `capabilities` and `--help` of the built bin.
+ * `decode`, `encode` and `capabilities` of the built bin.
  *
  * The round trip uses the shared vectors' `concatenated.jsonl` streams when ../shared exists
  * (all streams of one root back to back are one longer stream), else the worked examples.
@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { workedExamples } from "../protocol/fixtures/worked-examples.js"
-import { repoRoot, runCli } from "./support/process.js"
+import { cliSlot, repoRoot, runCli, TEST_MS } from "./support/process.js"
 
 type Root = "ClientMessage" | "DaemonMessage"
 
@@ -48,6 +48,7 @@ describe("mirrord-effect decode / encode", () => {
   for (const [root, direction] of [["ClientMessage", "client"], ["DaemonMessage", "daemon"]] as const) {
     it.scopedLive(`decode --hex then encode --hex reproduces a ${root} stream`, () =>
       Effect.gen(function*() {
+        yield* cliSlot
         const stream = streamsOf(root)
         expect(stream.count).toBeGreaterThan(1)
         const hexFile = yield* tempFile("stream.hex", stream.hex)
@@ -60,11 +61,12 @@ describe("mirrord-effect decode / encode", () => {
         const encoded = yield* runCli(["encode", "--direction", direction, "--hex"], { input: decoded.stdout })
         expect(encoded.code).toBe(ExitCode.Ok)
         expect(encoded.stdout.trim()).toBe(stream.hex)
-      }), 30_000)
+      }), TEST_MS)
   }
 
   it.scopedLive("decode --protocol-version 1.7.0 names the HttpResponseChunked message it cannot read", () =>
     Effect.gen(function*() {
+      yield* cliSlot
       const lines = [
         { _tag: "Ping" } as const,
         {
@@ -83,19 +85,21 @@ describe("mirrord-effect decode / encode", () => {
       expect(asOld.stderr).toMatch(
         /^mirrord-effect: message 2 \(at byte 1\) could not be decoded \(as a 1\.7\.0 peer\): UnknownVariant .*HttpResponseChunked/m
       )
-    }), 30_000)
+    }), TEST_MS)
 
   it.scopedLive("decode of bytes that are not hex: exit InvalidInput", () =>
     Effect.gen(function*() {
+      yield* cliSlot
       const result = yield* runCli(["decode", "--hex"], { input: "zz" })
       expect(result.code).toBe(ExitCode.InvalidInput)
       expect(result.stderr).toBe("mirrord-effect: input is not hex\n")
-    }), 20_000)
+    }), TEST_MS)
 })
 
 describe("mirrord-effect capabilities", () => {
   it.scopedLive("prints the matrix, and what one version supports", () =>
     Effect.gen(function*() {
+      yield* cliSlot
       const [matrix, one] = yield* Effect.all([
         runCli(["capabilities"]),
         runCli(["capabilities", "--protocol-version", "1.7.0"])
@@ -107,25 +111,5 @@ describe("mirrord-effect capabilities", () => {
       expect(one.stdout).toContain("HTTP responses sent to this agent: HttpResponseFramed (Framed)")
       expect(one.stdout).toMatch(/LayerTcpSteal: .*HttpResponseFramed/)
       expect(one.stdout).not.toMatch(/LayerTcpSteal: .*HttpResponseChunked/)
-    }), 20_000)
-})
-
-describe("mirrord-effect --help", () => {
-  it.scopedLive("every command has help listing its options", () =>
-    Effect.gen(function*() {
-      const cases = [
-        [["--help"], ["demo", "steal", "decode", "encode", "capabilities", "--log-level"]],
-        [["demo", "--help"], ["--agent-version", "--requests"]],
-        [["steal", "--help"], ["--agent", "--port", "--to", "--filter-header", "--filter-path", "--filter-method", "--mirror", "--assume-version"]],
-        [["decode", "--help"], ["--direction", "--protocol-version", "--hex"]],
-        [["encode", "--help"], ["--direction", "--hex"]],
-        [["capabilities", "--help"], ["--protocol-version"]]
-      ] as const
-      const results = yield* Effect.all(cases.map(([args]) => runCli(args)), { concurrency: 3 })
-      results.forEach((result, i) => {
-        const [args, options] = cases[i]!
-        expect({ args, code: result.code }).toEqual({ args, code: ExitCode.Ok })
-        for (const option of options) expect(result.stdout).toContain(option)
-      })
-    }), 30_000)
+    }), TEST_MS)
 })

@@ -1,24 +1,41 @@
 /**
- * `mirrord-effect demo`: the built bin exits 0 with the verdict, and the demo Effect (in
- * process) shows each agent era's request and response variants.
+ * `mirrord-effect demo`: the built bin exits 0 with the legend, the tables, the counterfactual
+ * and the verdict; the demo Effect (in process) shows each agent era's request and response
+ * variants, and the naive proxy dropped by a 1.7.0 agent while ours is served.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Demo from "@mirrord-effect/cli/demo/Demo"
 import { ExitCode } from "@mirrord-effect/cli/ExitCode"
 import * as Effect from "effect/Effect"
-import { runCli } from "./support/process.js"
+import { cliSlot, runCli, TEST_MS } from "./support/process.js"
 
 describe("mirrord-effect demo", () => {
   it.scopedLive("the built bin runs every default agent version, prints the tables and an OK verdict, exits 0", () =>
     Effect.gen(function*() {
-      const result = yield* runCli(["demo"], { timeoutMs: 55_000 })
+      yield* cliSlot
+      const result = yield* runCli(["demo"])
       expect(result.code).toBe(ExitCode.Ok)
+      // the legend comes first: the agent, negotiation, the three response variants
+      expect(result.stdout).toMatch(/^What this shows\n {2}agent {8}mirrord's process/)
+      for (const variant of ["HttpResponse ", "HttpResponseFramed ", "HttpResponseChunked "]) {
+        expect(result.stdout).toMatch(new RegExp(`^ +(variants +)?${variant} +(all agents|agents >=)`, "m"))
+      }
+      expect(result.stdout.indexOf("What this shows")).toBeLessThan(result.stdout.indexOf("agent 1.2.2 — "))
+      // the echo era says why its negotiated version is ours
+      expect(result.stdout).toMatch(/^agent 1\.4\.0 — negotiated 1\.29\.0: an echo of our own offer .*request variants the agent sends$/m)
+      // the counterfactual: ours served in Framed, the naive proxy dropped and its client left hanging
+      expect(result.stdout).toMatch(/^counterfactual — the same SSE request to agent 1\.7\.0 through a naive proxy/m)
+      expect(result.stdout).toMatch(/^ours \(variant by negotiated version\) +HttpResponseFramed +decoded it; connection up +200, 180 B/m)
+      expect(result.stdout).toMatch(
+        /^naive \(always HttpResponseChunked\) +HttpResponseChunked +could not decode HttpResponseChunked \(since 1\.8\.0\): dropped the connection +no response within 2\.0 s: the request hangs$/m
+      )
       for (const version of Demo.DEFAULT_AGENT_VERSIONS) expect(result.stdout).toMatch(new RegExp(`^agent ${version.replace(/\./g, "\\.")} — `, "m"))
       expect(result.stdout).toMatch(/^verdict: OK — 40 requests through 6 agent versions in [\d.]+ s: every response decodable by its agent, no connection dropped, every body intact$/m)
       expect(result.stdout).not.toContain("FAIL")
       // stderr is not a terminal here: plain progress lines
       expect(result.stderr).toMatch(/^demo \[42\/42\] agent 1\.29\.0: GET \/upgrade \(101 echo\)$/m)
-    }), 60_000)
+      expect(result.stderr + result.stdout).not.toContain("\x1b")
+    }), TEST_MS)
 
   it.live("in process: each era's variants, streaming only with chunked responses, upgrades skipped before 1.5.0", () =>
     Effect.gen(function*() {
@@ -49,5 +66,15 @@ describe("mirrord-effect demo", () => {
       expect(row("1.29.0", "GET /upgrade").outcome).toEqual({ _tag: "Ok" })
       for (const version of ["1.2.2", "1.29.0"]) expect(row(version, "GET /dies").outcome._tag).toBe("ExpectedError")
       expect(report.agents.find((a) => a.agentVersion === "1.4.0")?.handshake).toContain("echo")
-    }), 30_000)
+      const counterfactual = report.counterfactual!
+      expect(counterfactual.ours).toMatchObject({ responseVariant: "HttpResponseFramed", dropped: false, clientServed: true })
+      expect(counterfactual.naive).toMatchObject({ responseVariant: "HttpResponseChunked", dropped: true, clientServed: false })
+    }), TEST_MS)
+
+  it.live("without the counterfactual: no such section, and the verdict does not depend on it", () =>
+    Effect.gen(function*() {
+      const report = yield* Demo.run({ agentVersions: ["1.29.0"], counterfactual: false, app: { downloadBytes: 64 * 1024 } })
+      expect(report.counterfactual).toBeUndefined()
+      expect(report.verdict.ok).toBe(true)
+    }), TEST_MS)
 })

@@ -27,6 +27,12 @@ import type { ResponseEvent } from "./ResponseEvent.js"
 export interface HttpFrontOptions {
   /** default 127.0.0.1, port 0 */
   readonly listen?: { readonly host?: string; readonly port?: number }
+  /**
+   * What the HTTP client gets when the request fails before its response head: a 502 naming the
+   * failure (default), or nothing — `"hang"` leaves the request open until the HTTP client gives
+   * up, as a real agent does when its client connection is dropped (the demo's counterfactual).
+   */
+  readonly onFailure?: "badGateway" | "hang"
 }
 
 const latin1 = new TextDecoder("latin1")
@@ -127,9 +133,15 @@ const responseClosed = (res: http.ServerResponse) =>
     return Effect.sync(() => res.off("close", done))
   })
 
-const handle = (sim: Pick<AgentSim, "request">, port: number, req: http.IncomingMessage, res: http.ServerResponse) =>
+const handle = (
+  sim: Pick<AgentSim, "request">,
+  port: number,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  onFailure: "badGateway" | "hang"
+) =>
   Stream.runForEach(sim.request(port, requestInputOf(req)), (event) => writeEvent(res, event)).pipe(
-    Effect.catchAll((error) => respondFailure(res, error)),
+    Effect.catchAll((error) => (onFailure === "hang" && !res.headersSent ? Effect.never : respondFailure(res, error))),
     // the HTTP client went away: stop, which makes the simulator send Close to the client
     Effect.raceFirst(responseClosed(res)),
     Effect.ensuring(Effect.sync(() => {
@@ -157,7 +169,7 @@ export const serve = (
     return yield* Effect.acquireRelease(
       Effect.async<{ server: http.Server; address: { host: string; port: number } }, AgentSimError>((resume) => {
         const server = http.createServer((req, res) => {
-          run(handle(sim, port, req, res))
+          run(handle(sim, port, req, res, options?.onFailure ?? "badGateway"))
         })
         const onError = (cause: Error) =>
           resume(Effect.fail(new AgentSimError({ reason: "Listen", detail: `cannot listen on ${host}:${listenPort}: ${cause.message}`, cause })))

@@ -1,50 +1,47 @@
 /**
- * The `mirrord-effect` command line: `demo`, `steal`, `decode`, `encode`, `capabilities`.
+ * The `mirrord-effect` command line as an Effect (the bin adds the process: exit codes, signals):
+ * `demo`, `steal`, `decode`, `encode`, `capabilities`; global options anywhere.
  *
  * @since 0.1.0
  */
-import { Command, Options } from "@effect/cli"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
-import { capabilitiesCommand } from "./commands/capabilities.js"
-import { decodeCommand } from "./commands/decode.js"
-import { demoCommand } from "./commands/demo.js"
-import { encodeCommand } from "./commands/encode.js"
-import { stealCommand } from "./commands/steal.js"
-
-const logLevel = Options.choice("log-level", ["trace", "debug", "info", "warning", "error", "none"]).pipe(
-  Options.optional,
-  Options.withDescription("minimum level of log lines on stderr (default: warning)")
-)
-
-const root = Command.make("mirrord-effect", { logLevel }).pipe(
-  Command.withDescription("mirrord's incoming-traffic pipeline in TypeScript + Effect"),
-  Command.withSubcommands([demoCommand, stealCommand, decodeCommand, encodeCommand, capabilitiesCommand])
-)
-
-const levels = {
-  trace: LogLevel.Trace,
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warning: LogLevel.Warning,
-  error: LogLevel.Error,
-  none: LogLevel.None
-} as const
+import { CliFailure, ExitCode, exitCodeHelp } from "./ExitCode.js"
+import * as CL from "./internal/commandLine.js"
+import { runCommand } from "./internal/dispatch.js"
+import { program } from "./internal/mirrordProgram.js"
 
 /**
- * Runs the CLI on `argv` (without the node and script entries).
+ * The help text of the program (`command` undefined) or of one command, without escape codes.
+ *
+ * @since 0.2.0
+ * @category help
+ */
+export const helpText = (command?: string): string =>
+  CL.help(
+    program,
+    program.commands.find((c) => c.name === command),
+    CL.plain,
+    exitCodeHelp.map(([code, text]) => `  ${String(code).padStart(2)}  ${text}`).join("\n")
+  )
+
+/**
+ * Runs the CLI on `argv` (without the node and script entries). A usage error fails with
+ * `CliFailure` code `Usage`; `--help` writes the help to stdout.
  *
  * @since 0.1.0
  * @category running
  */
-export const run = (argv: ReadonlyArray<string>) => {
-  const i = argv.indexOf("--log-level")
-  const chosen = i >= 0 ? argv[i + 1] : undefined
-  const level = chosen !== undefined && chosen in levels ? levels[chosen as keyof typeof levels] : LogLevel.Warning
-  return Command.run(root, { name: "mirrord-effect", version: "0.1.0" })(["node", "mirrord-effect", ...argv]).pipe(
-    Logger.withMinimumLogLevel(level),
-    Effect.annotateLogs("cli", "mirrord-effect")
-  )
-}
-
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, CliFailure, FileSystem.FileSystem> =>
+  Effect.suspend(() => {
+    const invocation = CL.parse(program, argv)
+    if (invocation instanceof CL.UsageError) return Effect.fail(new CliFailure(ExitCode.Usage, invocation.message))
+    switch (invocation._tag) {
+      case "Help":
+        return Effect.sync(() => void process.stdout.write(helpText(invocation.command?.name)))
+      case "Version":
+        return Effect.sync(() => void process.stdout.write(`${program.name} ${program.version}\n`))
+      case "Run":
+        return runCommand(invocation.command, invocation.args, invocation.globals)
+    }
+  })

@@ -1,31 +1,26 @@
 /**
- * The `mirrord-effect` executable: runs the CLI with the Node platform and maps failures to
- * one-line messages and documented exit codes (see ExitCode.ts and the README).
+ * The `mirrord-effect` executable. Parsing, `--help` and usage errors need nothing but
+ * commandLine.ts; Effect and the command's modules are imported only to run a command, so
+ * `--help` starts in a few tens of milliseconds.
  * @internal
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as Effect from "effect/Effect"
-import { run } from "./Cli.js"
-import { CliFailure, ExitCode } from "./ExitCode.js"
+import { ExitCode, exitCodeHelp } from "./ExitCode.js"
+import * as CL from "./internal/commandLine.js"
+import { program } from "./internal/mirrordProgram.js"
 
-const program = run(process.argv.slice(2)).pipe(
-  Effect.catchAll((e) =>
-    Effect.sync(() => {
-      if (e instanceof CliFailure) {
-        process.stderr.write(`mirrord-effect: ${e.message}\n`)
-        process.exitCode = e.code
-      } else if (ValidationError.isValidationError(e)) {
-        // @effect/cli has already printed the help text for usage errors
-        process.exitCode = ExitCode.Usage
-      } else {
-        process.stderr.write(`mirrord-effect: ${String((e as any)?.message ?? e)}\n`)
-        process.exitCode = ExitCode.Failure
-      }
-    })
-  ),
-  Effect.provide(NodeContext.layer)
-)
+const BIN = "mirrord-effect"
+const invocation = CL.parse(program, process.argv.slice(2))
 
-NodeRuntime.runMain(program, { disableErrorReporting: false, disablePrettyLogger: true })
+if (invocation instanceof CL.UsageError) {
+  process.stderr.write(`${BIN}: ${invocation.message}\n`)
+  process.exitCode = ExitCode.Usage
+} else if (invocation._tag === "Help") {
+  const codes = exitCodeHelp.map(([code, text]) => `  ${String(code).padStart(2)}  ${text}`).join("\n")
+  const style = CL.useColor(invocation.globals, process.stdout, process.env) ? CL.ansi : CL.plain
+  process.stdout.write(CL.help(program, invocation.command, style, codes))
+} else if (invocation._tag === "Version") {
+  process.stdout.write(`${BIN} ${program.version}\n`)
+} else {
+  const [{ runMain }, { runCommand }] = await Promise.all([import("./internal/main.js"), import("./internal/dispatch.js")])
+  runMain(BIN, invocation.globals.logLevel, runCommand(invocation.command, invocation.args, invocation.globals))
+}

@@ -10,3 +10,5 @@ export * as ExitCode from "./ExitCode.js"
 export * as Demo from "./demo/Demo.js"
 /** @since 0.1.0 */
 export * as DemoTable from "./demo/Table.js"
+/** @since 0.2.0 */
+export * as Counterfactual from "./demo/Counterfactual.js"

@@ -1,15 +1,21 @@
 /**
  * The built bins as child processes: `node packages/cli/bin/mirrord-effect.js …` and
  * `node packages/cli/bin/agent-sim.js …`, scoped (killed when the test's scope closes), with
- * their output collected and waits bounded.
+ * their output collected. Waits are for events (a line on stdout/stderr, an exit) and bounded
+ * only generously (`WAIT_MS`, below the tests' own timeouts), so a busy machine slows the tests
+ * down without failing them. `cliSlot` bounds how many tests run CLI processes at once, across
+ * vitest's workers.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { isMainThread } from "node:worker_threads"
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 export const mirrordBin = path.join(repoRoot, "packages", "cli", "bin", "mirrord-effect.js")
@@ -25,6 +31,11 @@ export interface Child {
   readonly waitFor: (which: "stdout" | "stderr", pattern: RegExp, timeoutMs?: number) => Effect.Effect<RegExpMatchArray, string>
   readonly kill: (signal: NodeJS.Signals) => Effect.Effect<void>
 }
+
+/** The bound of every wait on a child process: generous, the tests' timeouts are `TEST_MS`. */
+export const WAIT_MS = 60_000
+/** The timeout of a test that runs CLI processes (waiting for a slot included). */
+export const TEST_MS = 120_000
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 
@@ -42,13 +53,28 @@ const until = <A>(probe: () => A | undefined, timeoutMs: number, what: () => str
     return Effect.sync(() => clearTimeout(timer))
   })
 
-export const spawnNode = (script: string, args: ReadonlyArray<string>, input?: string): Effect.Effect<Child, never, Scope.Scope> =>
+export interface SpawnOptions {
+  readonly input?: string
+  /** the command to run instead of `node script` (e.g. pnpm) */
+  readonly command?: string
+  readonly env?: NodeJS.ProcessEnv
+  /** its own process group, so that a signal can go to the group (as a terminal's Ctrl-C does) */
+  readonly detached?: boolean
+}
+
+export const spawnNode = (
+  script: string,
+  args: ReadonlyArray<string>,
+  input?: string,
+  options: SpawnOptions = {}
+): Effect.Effect<Child, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child: ChildProcess = spawn(process.execPath, [script, ...args], {
+      const child: ChildProcess = spawn(options.command ?? process.execPath, options.command === undefined ? [script, ...args] : args, {
         cwd: repoRoot,
         stdio: ["pipe", "pipe", "pipe"],
-        env: { ...process.env, NO_COLOR: "1" }
+        env: options.env ?? process.env,
+        detached: options.detached === true
       })
       let stdout = ""
       let stderr = ""
@@ -60,6 +86,7 @@ export const spawnNode = (script: string, args: ReadonlyArray<string>, input?: s
       })
       // stdin errors (the child exited before reading) are irrelevant to the tests
       child.stdin!.on("error", () => {})
+      input = input ?? options.input
       if (input === undefined) child.stdin!.end()
       else child.stdin!.end(input)
       const describe = () => `${path.basename(script)} ${args.join(" ")}\n--- stdout:\n${stdout}\n--- stderr:\n${stderr}`
@@ -68,28 +95,52 @@ export const spawnNode = (script: string, args: ReadonlyArray<string>, input?: s
         stdout: () => stdout,
         stderr: () => stderr,
         // "exit" fires before the pipes are drained: wait for "close" too
-        exitCode: (timeoutMs = 15_000) =>
+        exitCode: (timeoutMs = WAIT_MS) =>
           until(() => (exit !== undefined && child.stdout!.readableEnded && child.stderr!.readableEnded ? exit : undefined), timeoutMs, () =>
             `no exit within ${timeoutMs} ms: ${describe()}`),
-        waitFor: (which, pattern, timeoutMs = 15_000) =>
+        waitFor: (which, pattern, timeoutMs = WAIT_MS) =>
           until(() => (which === "stdout" ? stdout : stderr).match(pattern) ?? undefined, timeoutMs, () =>
             `no ${pattern} on ${which} within ${timeoutMs} ms: ${describe()}`),
-        kill: (signal) => Effect.sync(() => void child.kill(signal))
+        kill: (signal) =>
+          Effect.sync(() => {
+            // a detached child leads its own process group: signal the group, as a terminal does
+            if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, signal)
+            else child.kill(signal)
+          })
       }
       return { child, c }
     }),
     ({ child }) =>
       Effect.async<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        child.once("exit", () => resume(Effect.void))
-        child.kill("SIGKILL")
+        if (child.exitCode !== null || child.signalCode !== null) {
+          if (options.detached === true && child.pid !== undefined) killGroup(child.pid)
+          return resume(Effect.void)
+        }
+        child.once("exit", () => {
+          if (options.detached === true && child.pid !== undefined) killGroup(child.pid)
+          resume(Effect.void)
+        })
+        if (options.detached === true && child.pid !== undefined) killGroup(child.pid)
+        else child.kill("SIGKILL")
       })
   ).pipe(Effect.map(({ c }) => c))
 
+/** SIGKILL to what is left of a process group we made (e.g. pnpm's children). */
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, "SIGKILL")
+  } catch {
+    // the group is gone already
+  }
+}
+
 /** Runs `mirrord-effect …` to completion. */
-export const runCli = (args: ReadonlyArray<string>, options: { readonly input?: string; readonly timeoutMs?: number } = {}) =>
+export const runCli = (
+  args: ReadonlyArray<string>,
+  options: { readonly input?: string; readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv } = {}
+) =>
   Effect.scoped(Effect.gen(function*() {
-    const child = yield* spawnNode(mirrordBin, args, options.input)
+    const child = yield* spawnNode(mirrordBin, args, options.input, options.env === undefined ? {} : { env: options.env })
     const code = yield* child.exitCode(options.timeoutMs)
     return { code, stdout: child.stdout(), stderr: child.stderr() }
   }))
@@ -101,10 +152,18 @@ export interface SimProcess {
   readonly front: { readonly host: string; readonly port: number } | undefined
 }
 
-/** Starts `agent-sim …` and reads the addresses it prints. */
+/** Runs `agent-sim …` to completion. */
+export const runAgentSim = (args: ReadonlyArray<string>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const child = yield* spawnNode(agentSimBin, args)
+    const code = yield* child.exitCode()
+    return { code, stdout: child.stdout(), stderr: child.stderr() }
+  }))
+
+/** Starts `agent-sim …` and reads the addresses it prints (`--listen` defaults to any free port). */
 export const startAgentSim = (args: ReadonlyArray<string>): Effect.Effect<SimProcess, string, Scope.Scope> =>
   Effect.gen(function*() {
-    const child = yield* spawnNode(agentSimBin, ["--listen", "127.0.0.1:0", ...args])
+    const child = yield* spawnNode(agentSimBin, args.includes("--listen") ? args : ["--listen", "127.0.0.1:0", ...args])
     const agent = (yield* child.waitFor("stdout", /agent listening on (127\.0\.0\.1:\d+)/))[1]!
     if (!args.includes("--http-port")) return { child, agent, front: undefined }
     const front = yield* child.waitFor("stdout", /http front on (127\.0\.0\.1):(\d+)/)
@@ -139,3 +198,62 @@ export const closedPort = Effect.async<number>((resume) => {
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+// ---- a limit on concurrent CLI tests, across vitest's worker processes ----------------------------
+
+/** How many tests may run CLI processes at once (each such process costs up to a second of CPU). */
+export const CLI_SLOTS = 3
+
+// vitest's workers are child processes (forks) or threads of one process: either way this names
+// the vitest run, so that every worker of it shares the slots
+const runId = isMainThread ? process.ppid : process.pid
+const slotDir = path.join(os.tmpdir(), `mirrord-effect-cli-slots-${runId}`)
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Takes a free slot (a directory made atomically, holding the owner's pid) or frees a dead owner's. */
+const tryTake = (): string | undefined => {
+  try {
+    fs.mkdirSync(slotDir, { recursive: true })
+    for (let i = 0; i < CLI_SLOTS; i++) {
+      const slot = path.join(slotDir, `slot-${i}`)
+      try {
+        fs.mkdirSync(slot)
+        fs.writeFileSync(path.join(slot, "pid"), String(process.pid))
+        return slot
+      } catch {
+        const owner = Number(fs.readFileSync(path.join(slot, "pid"), { encoding: "utf8", flag: "a+" }))
+        if (owner > 0 && !alive(owner)) fs.rmSync(slot, { recursive: true, force: true })
+      }
+    }
+  } catch {
+    // another worker removed the directory meanwhile: try again at the next poll
+  }
+  return undefined
+}
+
+/** Frees a slot; the last one out removes the directory (it fails while another slot is held). */
+const release = (slot: string) => {
+  fs.rmSync(slot, { recursive: true, force: true })
+  try {
+    fs.rmdirSync(slotDir)
+  } catch {
+    // not empty: another test holds a slot
+  }
+}
+
+/**
+ * Holds one of `CLI_SLOTS` slots for the rest of the scope: waits (polling the slot directory,
+ * bounded by `WAIT_MS`) while every slot is taken by another test.
+ */
+export const cliSlot: Effect.Effect<void, string, Scope.Scope> = Effect.acquireRelease(
+  until(tryTake, WAIT_MS, () => `no free CLI slot in ${slotDir} within ${WAIT_MS} ms`),
+  (slot) => Effect.sync(() => release(slot))
+).pipe(Effect.asVoid)

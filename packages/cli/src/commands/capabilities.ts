@@ -2,7 +2,6 @@
  * `mirrord-effect capabilities`: the capability matrix, or what one version supports.
  * @internal
  */
-import { Command, Options } from "@effect/cli"
 import * as Capability from "@mirrord-effect/protocol/Capability"
 import * as ResponseMode from "@mirrord-effect/protocol/ResponseMode"
 import * as VariantHistory from "@mirrord-effect/protocol/VariantHistory"
@@ -11,12 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { CliFailure, ExitCode } from "../ExitCode.js"
+import type { CapabilitiesArgs } from "../internal/mirrordProgram.js"
 import { writeStdout } from "./codecIo.js"
-
-const protocolVersion = Options.text("protocol-version").pipe(
-  Options.optional,
-  Options.withDescription("show what one protocol version supports")
-)
 
 const describeVersion = (v: Version.SemVer): string => {
   const lines: Array<string> = [`mirrord-protocol ${Version.format(v)}`, ""]
@@ -36,16 +31,12 @@ const describeVersion = (v: Version.SemVer): string => {
 }
 
 /** @internal */
-export const capabilitiesCommand = Command.make(
-  "capabilities",
-  { protocolVersion },
-  (args) =>
+export const run = (args: CapabilitiesArgs) =>
     Effect.gen(function*() {
-      if (Option.isNone(args.protocolVersion)) return yield* writeStdout(Capability.capabilityMatrixMarkdown())
-      const parsed = Version.parseVersion(args.protocolVersion.value)
+      if (args.protocolVersion === undefined) return yield* writeStdout(Capability.capabilityMatrixMarkdown())
+      const parsed = Version.parseVersion(args.protocolVersion)
       if (Either.isLeft(parsed)) {
         return yield* Effect.fail(new CliFailure(ExitCode.Usage, `invalid --protocol-version: ${parsed.left.message}`))
       }
       yield* writeStdout(describeVersion(parsed.right))
     })
-).pipe(Command.withDescription("print the capability matrix, or what one protocol version supports"))

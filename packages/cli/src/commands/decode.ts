@@ -2,49 +2,32 @@
  * `mirrord-effect decode`: captured protocol bytes → one canonical JSON message per line.
  * @internal
  */
-import { Args, Command, Options } from "@effect/cli"
 import * as Canonical from "@mirrord-effect/protocol/Canonical"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import * as Version from "@mirrord-effect/protocol/Version"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import { CliFailure, ExitCode } from "../ExitCode.js"
+import type { DecodeArgs } from "../internal/mirrordProgram.js"
 import { hexToBytes, readInput, writeStdout } from "./codecIo.js"
-
-/** @internal */
-export const direction = Options.choice("direction", ["client", "daemon"]).pipe(
-  Options.withDefault("daemon" as const),
-  Options.withDescription("client: client→agent bytes (ClientMessage); daemon: agent→client bytes (DaemonMessage)")
-)
 
 /** @internal */
 export const rootOf = (d: "client" | "daemon") => (d === "client" ? "ClientMessage" as const : "DaemonMessage" as const)
 
-const protocolVersion = Options.text("protocol-version").pipe(
-  Options.optional,
-  Options.withDescription("decode as a peer of this protocol version would (rejects newer variants)")
-)
-const hex = Options.boolean("hex").pipe(Options.withDescription("the input is hex text, not raw bytes"))
-const file = Args.text({ name: "FILE" }).pipe(Args.withDefault("-"), Args.withDescription("input file, - for stdin"))
-
 /** @internal */
-export const decodeCommand = Command.make(
-  "decode",
-  { direction, protocolVersion, hex, file },
-  (args) =>
+export const run = (args: DecodeArgs) =>
     Effect.gen(function*() {
-      const raw = yield* readInput(args.file)
+      const raw = yield* readInput(args.positional ?? "-")
       const bytes = args.hex ? hexToBytes(new TextDecoder().decode(raw)) : raw
       if (bytes === undefined) return yield* Effect.fail(new CliFailure(ExitCode.InvalidInput, "input is not hex"))
       const root = rootOf(args.direction)
       let version: string | undefined
-      if (Option.isSome(args.protocolVersion)) {
-        const parsed = Version.parseVersion(args.protocolVersion.value)
+      if (args.protocolVersion !== undefined) {
+        const parsed = Version.parseVersion(args.protocolVersion)
         if (Either.isLeft(parsed)) {
           return yield* Effect.fail(new CliFailure(ExitCode.Usage, `invalid --protocol-version: ${parsed.left.message}`))
         }
-        version = args.protocolVersion.value
+        version = args.protocolVersion
       }
       const decoder = version === undefined ? Codec.decoder(root) : Codec.decoderFor(version, root)
       let offset = 0
@@ -69,4 +52,3 @@ export const decodeCommand = Command.make(
       }
       yield* writeStdout(lines.map((l) => l + "\n").join(""))
     })
-).pipe(Command.withDescription("decode captured mirrord-protocol bytes into canonical JSON lines"))

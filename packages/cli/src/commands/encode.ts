@@ -2,25 +2,19 @@
  * `mirrord-effect encode`: canonical JSON lines → protocol bytes (the reverse of `decode`).
  * @internal
  */
-import { Args, Command, Options } from "@effect/cli"
 import * as Canonical from "@mirrord-effect/protocol/Canonical"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { CliFailure, ExitCode } from "../ExitCode.js"
 import { readInput, writeStdout } from "./codecIo.js"
-import { direction, rootOf } from "./decode.js"
-
-const hex = Options.boolean("hex").pipe(Options.withDescription("write hex text instead of raw bytes"))
-const file = Args.text({ name: "FILE" }).pipe(Args.withDefault("-"), Args.withDescription("input file, - for stdin"))
+import type { EncodeArgs } from "../internal/mirrordProgram.js"
+import { rootOf } from "./decode.js"
 
 /** @internal */
-export const encodeCommand = Command.make(
-  "encode",
-  { direction, hex, file },
-  (args) =>
+export const run = (args: EncodeArgs) =>
     Effect.gen(function*() {
-      const text = new TextDecoder().decode(yield* readInput(args.file))
+      const text = new TextDecoder().decode(yield* readInput(args.positional ?? "-"))
       const root = rootOf(args.direction)
       const parts: Array<Uint8Array> = []
       const lines = text.split("\n")
@@ -42,4 +36,3 @@ export const encodeCommand = Command.make(
       const all = Buffer.concat(parts)
       yield* writeStdout(args.hex ? all.toString("hex") + "\n" : all)
     })
-).pipe(Command.withDescription("encode canonical JSON lines into mirrord-protocol bytes"))

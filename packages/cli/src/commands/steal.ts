@@ -1,62 +1,35 @@
 /**
  * `mirrord-effect steal`: connects to a real agent (e.g. behind `kubectl port-forward`),
  * negotiates, subscribes a remote port (steal, or mirror) and forwards its traffic to a local
- * app until SIGINT/SIGTERM; then unsubscribes and closes. A status line on stderr is refreshed
- * about 4 times a second; failures end with one line and an `ExitCode`.
+ * app until SIGINT/SIGTERM; then unsubscribes and closes. A lost connection is re-dialled
+ * (`AgentSession`, with the policy of the `--reconnect-*` options), negotiated again and
+ * re-subscribed (`IncomingProxy.layerSession`). A status line on stderr is refreshed about 4 times
+ * a second; failures end with one line and an `ExitCode`.
  * @internal
  */
-import { Command, Options } from "@effect/cli"
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
-import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
+import type { AgentConnectionError } from "@mirrord-effect/client/AgentConnection"
+import * as AgentSession from "@mirrord-effect/client/AgentSession"
 import * as Diagnosis from "@mirrord-effect/client/Diagnosis"
 import * as Handshake from "@mirrord-effect/client/Handshake"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import type { IncomingProxyError, SubscribeError } from "@mirrord-effect/incoming/IncomingError"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
 import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
-import { ProtocolVersion } from "@mirrord-effect/protocol/ProtocolVersion"
 import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import * as Version from "@mirrord-effect/protocol/Version"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as ProgressLine from "../demo/ProgressLine.js"
 import { CliFailure, ExitCode } from "../ExitCode.js"
-
-const agent = Options.text("agent").pipe(Options.withDescription("HOST:PORT of the agent (e.g. a kubectl port-forward)"))
-const port = Options.integer("port").pipe(Options.withDescription("the remote port (in the target pod) to steal"))
-const to = Options.text("to").pipe(Options.withDescription("HOST:PORT of the local app that gets the traffic"))
-const filterHeader = Options.text("filter-header").pipe(
-  Options.optional,
-  Options.withDescription("steal only HTTP requests with a header line (`name: value`) matching this regex")
-)
-const filterPath = Options.text("filter-path").pipe(
-  Options.optional,
-  Options.withDescription("steal only HTTP requests whose path matches this regex")
-)
-const filterMethod = Options.text("filter-method").pipe(
-  Options.optional,
-  Options.withDescription(`steal only HTTP requests with this method (agent protocol ${Version.HTTP_METHOD_FILTER_VERSION.range})`)
-)
-const mirror = Options.boolean("mirror").pipe(
-  Options.withDescription("mirror the traffic (the app's answers are discarded) instead of stealing it")
-)
-const assumeVersion = Options.text("assume-version").pipe(
-  Options.optional,
-  Options.withDescription("skip negotiation and assume this protocol version (agents older than 1.3.0 cannot negotiate)")
-)
-
-/** `HOST:PORT` (IPv6 in brackets), or a usage failure naming the option. */
-const parseHostPort = (option: string, text: string): Either.Either<{ host: string; port: number }, CliFailure> => {
-  const m = /^(.+):(\d{1,5})$/.exec(text)
-  const parsedPort = m === null ? NaN : Number(m[2])
-  return m === null || !(parsedPort > 0 && parsedPort <= 65535)
-    ? Either.left(new CliFailure(ExitCode.Usage, `--${option}: expected HOST:PORT, got ${JSON.stringify(text)}`))
-    : Either.right({ host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port: parsedPort })
-}
+import type { StealArgs } from "../internal/mirrordProgram.js"
 
 const METHODS = ["Get", "Head", "Post", "Put", "Delete", "Connect", "Options", "Trace", "Patch"] as const
 
@@ -65,15 +38,11 @@ const methodFilter = (text: string): HttpFilter => {
   return { _tag: "Method", value: known === undefined ? { _tag: "Other", value: text } : { _tag: known } }
 }
 
-const filterOf = (args: {
-  readonly filterHeader: Option.Option<string>
-  readonly filterPath: Option.Option<string>
-  readonly filterMethod: Option.Option<string>
-}): Either.Either<HttpFilter | undefined, CliFailure> => {
+const filterOf = (args: StealArgs): Either.Either<HttpFilter | undefined, CliFailure> => {
   const given: Array<HttpFilter> = []
-  if (Option.isSome(args.filterHeader)) given.push({ _tag: "Header", value: args.filterHeader.value })
-  if (Option.isSome(args.filterPath)) given.push({ _tag: "Path", value: args.filterPath.value })
-  if (Option.isSome(args.filterMethod)) given.push(methodFilter(args.filterMethod.value))
+  if (args.filterHeader !== undefined) given.push({ _tag: "Header", value: args.filterHeader })
+  if (args.filterPath !== undefined) given.push({ _tag: "Path", value: args.filterPath })
+  if (args.filterMethod !== undefined) given.push(methodFilter(args.filterMethod))
   return given.length > 1
     ? Either.left(new CliFailure(ExitCode.Usage, "give at most one of --filter-header, --filter-path, --filter-method"))
     : Either.right(given[0])
@@ -90,24 +59,31 @@ const osErrorOf = (cause: unknown): string | undefined => {
   return undefined
 }
 
+const isConnectionError = (u: unknown): u is AgentConnectionError =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "AgentConnectionError"
+
 /** A connection that ended: the agent's reason, or the diagnosis of a silent drop. */
-const endedWith = (error: AgentConnection.AgentConnectionError): CliFailure => {
+const endedWith = (error: AgentConnectionError): CliFailure => {
   switch (error.reason) {
     case "Unreachable": {
       const os = osErrorOf(error.cause)
       return new CliFailure(ExitCode.AgentUnreachable, `agent unreachable: ${error.detail}${os === undefined ? "" : ` (${os})`}`)
     }
     case "NegotiationFailed":
+      // the advice only where it applies: a peer that dropped the connection without a byte,
+      // as agents before 1.3.0 do (not a silent peer, nor an HTTP server)
       return new CliFailure(
         ExitCode.NegotiationFailed,
-        `negotiation failed: ${
-          error.detail === Handshake.OLDER_THAN_1_3_0_HINT
-            ? "the agent closed the connection during negotiation"
-            : error.detail
-        }; ${ASSUME_HINT}`
+        error.detail === Handshake.OLDER_THAN_1_3_0_HINT || error.suggestAssumeVersion === true
+          ? `negotiation failed: the agent closed the connection during negotiation; ${ASSUME_HINT}`
+          : `negotiation failed: ${error.detail}`
       )
     case "ClosedByAgent":
       return new CliFailure(ExitCode.AgentClosed, `the agent closed the session: ${error.detail}`)
+    case "GaveUp": {
+      const last = isConnectionError(error.cause) ? endedWith(error.cause).message : undefined
+      return new CliFailure(ExitCode.GaveUp, `gave up reconnecting to the agent (${error.detail})${last === undefined ? "" : `; last error: ${last}`}`)
+    }
     default:
       return new CliFailure(
         ExitCode.AgentClosed,
@@ -118,6 +94,11 @@ const endedWith = (error: AgentConnection.AgentConnectionError): CliFailure => {
   }
 }
 
+const proxyFailed = (error: IncomingProxyError): CliFailure =>
+  isConnectionError(error.cause)
+    ? endedWith(error.cause)
+    : new CliFailure(error.reason === "AgentGaveUp" ? ExitCode.GaveUp : error.reason === "AgentLost" ? ExitCode.AgentClosed : ExitCode.Failure, error.message)
+
 const subscribeFailed = (error: SubscribeError): CliFailure => {
   switch (error.reason) {
     case "UnsupportedFilter":
@@ -126,13 +107,16 @@ const subscribeFailed = (error: SubscribeError): CliFailure => {
       return new CliFailure(ExitCode.PortAlreadyStolen, `port ${error.port} is already stolen by another client: ${error.detail}`)
     case "Forbidden":
       return new CliFailure(ExitCode.Forbidden, `forbidden: ${error.detail}`)
+    case "Refused":
+      return new CliFailure(ExitCode.Failure, `the agent refused the subscription to port ${error.port}: ${error.detail}`)
+    case "ProxyFailed":
+      return typeof error.cause === "object" && error.cause !== null && (error.cause as { _tag?: unknown })._tag === "IncomingProxyError"
+        ? proxyFailed(error.cause as IncomingProxyError)
+        : new CliFailure(ExitCode.Failure, error.message)
     default:
       return new CliFailure(ExitCode.Failure, error.message)
   }
 }
-
-const proxyFailed = (error: IncomingProxyError): CliFailure =>
-  new CliFailure(error.reason === "AgentLost" ? ExitCode.AgentClosed : ExitCode.Failure, error.message)
 
 // ---- status line --------------------------------------------------------------------------
 
@@ -189,98 +173,119 @@ const statusText = (prefix: string, c: Counters) => {
 
 // ---- the command ----------------------------------------------------------------------------
 
-const nodeConnector = (address: AgentConnection.AgentAddress) => NodeSocket.makeNet({ host: address.host, port: address.port })
-
 let sessions = 0
 
+/** Resumes after Node's next-tick queue (where a corked socket is uncorked) has run. */
+const afterPendingWrites = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+const sessionText = (status: AgentSession.SessionStatus, initial: string): string => {
+  switch (status._tag) {
+    case "Connecting":
+      return status.attempt > 1 ? `reconnecting (attempt ${status.attempt})…` : "connecting…"
+    case "Reconnecting":
+      return `reconnecting (attempt ${status.attempt})…`
+    case "Connected":
+      return status.connections > 1 ? `reconnected, protocol ${Version.format(status.version)}` : initial
+    case "GaveUp":
+      return "gave up reconnecting"
+  }
+}
+
 /** @internal */
-export const stealCommand = Command.make(
-  "steal",
-  { agent, port, to, filterHeader, filterPath, filterMethod, mirror, assumeVersion },
-  (args) =>
-    Effect.gen(function*() {
-      const agentAddress = yield* parseHostPort("agent", args.agent)
-      const target = yield* parseHostPort("to", args.to)
-      if (!(args.port > 0 && args.port <= 65535)) {
-        return yield* Effect.fail(new CliFailure(ExitCode.Usage, `--port: expected 1-65535, got ${args.port}`))
+export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
+  Effect.gen(function*() {
+    const filter = yield* filterOf(args)
+    if (args.assumeVersion !== undefined && Either.isLeft(Version.parseVersion(args.assumeVersion))) {
+      return yield* Effect.fail(new CliFailure(ExitCode.Usage, `--assume-version: not a version: ${JSON.stringify(args.assumeVersion)}`))
+    }
+    const mode = args.mirror ? "mirror" as const : "steal" as const
+    const agentText = `${args.agent.host}:${args.agent.port}`
+    const session = `${process.pid}-${++sessions}`
+
+    const sessionLayer = NodeTransport.layerSession({
+      address: args.agent,
+      negotiationTimeout: Duration.seconds(args.negotiationTimeout),
+      ...(args.assumeVersion === undefined ? {} : { assumeVersion: args.assumeVersion }),
+      reconnect: args.noReconnect ? false : {
+        initialDelay: Duration.millis(args.reconnectInitialDelay),
+        maxDelay: Duration.millis(args.reconnectMaxDelay),
+        maxAttempts: args.reconnectAttempts,
+        maxElapsed: Duration.seconds(args.reconnectTimeout)
       }
-      const filter = yield* filterOf(args)
-      if (Option.isSome(args.assumeVersion) && Either.isLeft(Version.parseVersion(args.assumeVersion.value))) {
-        return yield* Effect.fail(new CliFailure(ExitCode.Usage, `invalid --assume-version ${JSON.stringify(args.assumeVersion.value)}`))
-      }
-      const mode = args.mirror ? "mirror" as const : "steal" as const
+    })
+    const stack = IncomingProxy.layerSession({ metricTags: { steal_session: session } }).pipe(
+      Layer.provideMerge(sessionLayer),
+      Layer.provide(Layer.merge(LocalHttp.layer(), LocalTcp.layer()))
+    )
+    // the first connection is made (and negotiated) here: its failure ends the command
+    const context = yield* Layer.build(stack).pipe(Effect.mapError(endedWith))
+    const agentSession = Context.get(context, AgentSession.AgentSession)
+    const proxy = Context.get(context, IncomingProxy.IncomingProxy)
+    const first = yield* agentSession.current
+    const version = Option.isSome(first) ? yield* first.value.negotiated.pipe(Effect.mapError(endedWith)) : undefined
+    yield* Effect.logInfo(`agent ${agentText}: protocol ${version === undefined ? "?" : Version.format(version)}`)
 
-      const connection = yield* AgentConnection.make({
-        address: agentAddress,
-        ...(Option.isSome(args.assumeVersion) ? { assumeVersion: args.assumeVersion.value } : {})
-      }).pipe(Effect.provideService(AgentConnection.SocketConnector, nodeConnector), Effect.mapError(endedWith))
-      const version = yield* connection.negotiated.pipe(Effect.mapError(endedWith))
-      let connectionEnded = false
-      const closed = connection.closed.pipe(
-        Effect.tapError(() => Effect.sync(() => { connectionEnded = true })),
-        Effect.mapError(endedWith)
-      )
-      yield* Effect.logInfo(`agent ${args.agent}: protocol ${Version.format(version)}`)
+    const stopped = Effect.mapError(proxy.awaitFailure, proxyFailed)
+    // (raced outside any acquireRelease: an uninterruptible acquire could not stop the loser)
+    const subscription = yield* proxy.subscribe({ port: args.port, mode, filter, target: args.to }).pipe(
+      Effect.mapError(subscribeFailed),
+      Effect.raceFirst(stopped)
+    )
+    // runs on SIGINT/SIGTERM too (the runtime interrupts us): unsubscribe, and let the
+    // message reach the socket before the connection closes
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* proxy.unsubscribe(subscription)
+        const connection = yield* agentSession.current
+        if (Option.isNone(connection)) return
+        // bounded by its schedule: a finalizer is uninterruptible, so a timeout could not stop it
+        yield* connection.value.diagnose.pipe(
+          Effect.repeat({
+            until: (d) => d.lastSent.some((s) => s.variants.some((v) => v.endsWith("::PortUnsubscribe"))),
+            schedule: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(100)))
+          })
+        )
+        // the connection's writer corks a tick's writes and uncorks them on the next tick; closing
+        // the connection (destroying its socket) within this tick would discard the unsubscribe
+        yield* afterPendingWrites
+        process.stderr.write(`mirrord-effect: unsubscribed from port ${args.port}, closing\n`)
+      })
+    )
 
-      const session = `${process.pid}-${++sessions}`
-      const proxy = yield* IncomingProxy.make({ metricTags: { steal_session: session } }).pipe(
-        Effect.provideService(ProtocolVersion, connection.version),
-        Effect.provideService(LocalHttp.LocalHttp, yield* LocalHttp.make()),
-        Effect.provideService(LocalTcp.LocalTcp, yield* LocalTcp.make())
+    const progress = ProgressLine.make(process.stderr, terminal)
+    const target = `${args.to.host}:${args.to.port}`
+    const prefix = `${mode} :${args.port} → ${target} | agent ${agentText}${filter === undefined ? "" : ` | filter ${filter._tag}`}`
+    const initial = `protocol ${version === undefined ? "?" : Version.format(version)}`
+    let connectionText = initial
+    process.stderr.write(`mirrord-effect: ${mode === "steal" ? "stealing" : "mirroring"} port ${args.port} → ${target}; Ctrl-C to stop\n`)
+    if (filter === undefined && version !== undefined && !Version.MODE_AGNOSTIC_HTTP_REQUESTS.matches(version)) {
+      // otherwise HTTP clients of such an agent see requests fail with no sign of why
+      process.stderr.write(
+        `mirrord-effect: note: agent protocol ${Version.format(version)} is older than 1.19.4, which hands an unfiltered ${mode}'s traffic over as raw TCP connections (relayed as bytes), not as HTTP requests; give a filter (e.g. --filter-path '^/') to get HTTP requests\n`
       )
-      const attached = Effect.mapError(proxy.attach(connection), proxyFailed)
-      const attachment = yield* Effect.forkScoped(attached)
+    }
+    // on a terminal the line is redrawn ~4×/s; in a pipe, only when something changed
+    let last = ""
+    const refresh = Effect.flatMap(readCounters(session), (c) =>
+      Effect.sync(() => {
+        const text = statusText(`${prefix} | ${connectionText}`, c)
+        if (text !== last || (process.stderr.isTTY === true && terminal.ansi)) progress.update(text)
+        last = text
+      }))
+    yield* Effect.addFinalizer(() => Effect.sync(() => progress.clear()))
+    yield* Effect.forkScoped(Effect.repeat(refresh, Schedule.spaced("250 millis")))
+    // the session's status changes show at once (reconnecting / reconnected)
+    yield* agentSession.status.pipe(
+      Stream.runForEach((status) =>
+        Effect.zipRight(Effect.sync(() => { connectionText = sessionText(status, initial) }), refresh)
+      ),
+      Effect.forkScoped
+    )
 
-      // (raced outside any acquireRelease: an uninterruptible acquire could not stop the loser)
-      const subscription = yield* proxy.subscribe({ port: args.port, mode, filter, target }).pipe(
-        Effect.mapError(subscribeFailed),
-        Effect.raceFirst(closed)
-      )
-      // runs on SIGINT/SIGTERM too (the runtime interrupts us): unsubscribe, and let the
-      // message reach the socket before the connection closes
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          yield* proxy.unsubscribe(subscription)
-          if (connectionEnded) return
-          // bounded by its schedule: a finalizer is uninterruptible, so a timeout could not stop it
-          yield* connection.diagnose.pipe(
-            Effect.repeat({
-              until: (d) => d.lastSent.some((s) => s.variants.some((v) => v.endsWith("::PortUnsubscribe"))),
-              schedule: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(100)))
-            })
-          )
-          process.stderr.write(`mirrord-effect: unsubscribed from port ${args.port}, closing\n`)
-        })
-      )
-
-      const progress = ProgressLine.make()
-      const prefix = `${mode} :${args.port} → ${target.host}:${target.port} | agent ${args.agent} protocol ${Version.format(version)}${
-        filter === undefined ? "" : ` | filter ${filter._tag}`
-      }`
-      process.stderr.write(`mirrord-effect: ${mode === "steal" ? "stealing" : "mirroring"} port ${args.port} → ${args.to}; Ctrl-C to stop\n`)
-      const status = Effect.flatMap(readCounters(session), (c) => Effect.sync(() => progress.update(statusText(prefix, c))))
-      // on a terminal the line is redrawn ~4×/s; in a pipe, only when something changed
-      const tty = process.stderr.isTTY === true
-      let last = ""
-      const refresh = tty
-        ? status
-        : Effect.flatMap(readCounters(session), (c) =>
-          Effect.sync(() => {
-            const text = statusText(prefix, c)
-            if (text !== last) progress.update(text)
-            last = text
-          }))
-      yield* Effect.addFinalizer(() => Effect.sync(() => progress.clear()))
-      yield* Effect.forkScoped(Effect.repeat(refresh, Schedule.spaced("250 millis")))
-
-      // runs until the connection ends (or the runtime interrupts us on a signal); a lost
-      // connection also ends the attachment, but the connection's error says more
-      const detached = Fiber.join(attachment).pipe(
-        Effect.catchAll((error) => (error.code === ExitCode.AgentClosed ? closed : Effect.fail(error))),
-        Effect.zipRight(Effect.fail(new CliFailure(ExitCode.Failure, "the proxy stopped serving the agent connection")))
-      )
-      return yield* Effect.raceFirst(closed, detached)
-    }).pipe(Effect.scoped)
-).pipe(Command.withDescription(
-  "steal (or mirror) a remote port's traffic from a mirrord agent to a local app, until Ctrl-C"
-))
+    // until the proxy stops for good (reconnecting gave up, or the connection ended with
+    // --no-reconnect), or the runtime interrupts us on a signal
+    return yield* stopped
+  }).pipe(Effect.scoped)

@@ -12,6 +12,7 @@ import * as AgentSim from "@mirrord-effect/agent-sim/AgentSim"
 import type { DropReason, Recorded } from "@mirrord-effect/agent-sim/Recording"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
 import * as Diagnosis from "@mirrord-effect/client/Diagnosis"
+import type { HttpFrontOptions } from "@mirrord-effect/agent-sim/HttpFront"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
 import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
@@ -73,6 +74,10 @@ export interface AgentRunOptions {
   /** the stolen remote port (default 80) */
   readonly remotePort?: number
   readonly onProgress?: (endpoint: string, attempt: number) => void
+  /** options of the proxy (e.g. the counterfactual's `unsafeResponseModeOverride`) */
+  readonly proxy?: IncomingProxy.IncomingProxyOptions
+  /** options of the simulator's HTTP front (e.g. the counterfactual's `onFailure: "hang"`) */
+  readonly front?: HttpFrontOptions
 }
 
 // every path the app serves: a filtered steal works on every agent version, while an
@@ -131,13 +136,13 @@ export const run = (options: AgentRunOptions): Effect.Effect<AgentReport, DemoEr
     const handshake = assume !== undefined
       ? `assumed ${assume} (no negotiation before 1.3.0)`
       : Version.compare(negotiated, Version.VERSION) === 0 && Version.compare(agent, Version.VERSION) < 0
-      ? `negotiated ${Version.format(negotiated)} (an echo of our offer: agents 1.3.0–1.5.5 echo it)`
+      ? `negotiated ${Version.format(negotiated)}: an echo of our own offer (agents 1.3.0–1.5.5 answer with the client's version, not theirs), so responses follow the request variants the agent sends`
       : `negotiated ${Version.format(negotiated)}`
     const connectionEnded = yield* Effect.forkScoped(Effect.flip(connection.closed))
 
     const localHttp = yield* LocalHttp.make()
     const localTcp = yield* LocalTcp.make()
-    const proxy = yield* IncomingProxy.make({ metricTags: { demo_agent: options.agentVersion } }).pipe(
+    const proxy = yield* IncomingProxy.make({ ...options.proxy, metricTags: { demo_agent: options.agentVersion } }).pipe(
       Effect.provideService(ProtocolVersion, connection.version),
       Effect.provideService(LocalHttp.LocalHttp, localHttp),
       Effect.provideService(LocalTcp.LocalTcp, localTcp)
@@ -149,7 +154,7 @@ export const run = (options: AgentRunOptions): Effect.Effect<AgentReport, DemoEr
       filter: EVERY_PATH,
       target: { host: options.app.host, port: options.app.port }
     }).pipe(Effect.mapError(connectFailed("subscribe")))
-    const front = yield* sim.serveHttp(remotePort).pipe(Effect.mapError(setupFailed("HTTP front")))
+    const front = yield* sim.serveHttp(remotePort, options.front).pipe(Effect.mapError(setupFailed("HTTP front")))
 
     const rows: Array<Row> = []
     for (const endpoint of options.endpoints) {

@@ -6,7 +6,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as AgentRun from "./AgentRun.js"
+import * as Counterfactual from "./Counterfactual.js"
 import type { DemoError } from "./DemoError.js"
 import * as Endpoints from "./Endpoints.js"
 import * as Outcome from "./Outcome.js"
@@ -31,6 +33,8 @@ export interface DemoOptions {
   /** repetitions of each endpoint (default 1) */
   readonly requests?: number
   readonly app?: SampleApp.SampleAppOptions
+  /** also run the counterfactual: a naive always-Chunked proxy against a 1.7.0 agent (default true) */
+  readonly counterfactual?: boolean
   readonly onProgress?: (progress: Progress) => void
 }
 
@@ -63,19 +67,25 @@ export interface Verdict {
  */
 export interface DemoReport {
   readonly agents: ReadonlyArray<AgentRun.AgentReport>
+  /** the naive proxy against a 1.7.0 agent, next to ours (absent with `counterfactual: false`) */
+  readonly counterfactual: Counterfactual.CounterfactualReport | undefined
   readonly verdict: Verdict
   readonly wallMs: number
 }
 
 /**
  * Every response decodable by its agent, no connection dropped, every body intact (the dying
- * endpoint being an expected error).
+ * endpoint being an expected error); and, in the counterfactual, our proxy served while the
+ * naive one was dropped.
  *
  * @since 0.1.0
  * @category utils
  */
-export const verdictOf = (agents: ReadonlyArray<AgentRun.AgentReport>): Verdict => {
-  const problems: Array<string> = []
+export const verdictOf = (
+  agents: ReadonlyArray<AgentRun.AgentReport>,
+  counterfactual?: Counterfactual.CounterfactualReport
+): Verdict => {
+  const problems: Array<string> = counterfactual === undefined ? [] : [...Counterfactual.problemsOf(counterfactual)]
   for (const agent of agents) {
     for (const drop of agent.undecodable) {
       problems.push(`agent ${agent.agentVersion} could not decode ${drop.variantName ?? drop.reason}: ${drop.detail}`)
@@ -102,6 +112,10 @@ export const run = (options: DemoOptions = {}): Effect.Effect<DemoReport, DemoEr
     const versions = options.agentVersions ?? DEFAULT_AGENT_VERSIONS
     const requests = Math.max(1, options.requests ?? 1)
     const app = yield* SampleApp.make(options.app)
+    // the counterfactual mostly waits (for a response that never comes): run it beside the tables
+    const counterfactualFiber = options.counterfactual === false
+      ? undefined
+      : yield* Effect.forkScoped(Counterfactual.run(app))
     const total = versions.length * Endpoints.all.length * requests
     let done = 0
     const agents: Array<AgentRun.AgentReport> = []
@@ -119,5 +133,6 @@ export const run = (options: DemoOptions = {}): Effect.Effect<DemoReport, DemoEr
         })
       )
     }
-    return { agents, verdict: verdictOf(agents), wallMs: performance.now() - started }
+    const counterfactual = counterfactualFiber === undefined ? undefined : yield* Fiber.join(counterfactualFiber)
+    return { agents, counterfactual, verdict: verdictOf(agents, counterfactual), wallMs: performance.now() - started }
   }))

@@ -1,6 +1,7 @@
 /**
  * A status line on stderr: rewritten in place (`\r`, cleared to the end of the line) when
- * stderr is a terminal, one plain line per update otherwise (logs and pipes stay readable).
+ * stderr is a terminal (and escape codes are allowed), one plain line per update otherwise (logs
+ * and pipes stay readable).
  *
  * @since 0.1.0
  */
@@ -19,8 +20,12 @@ export interface ProgressLine {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (stream: NodeJS.WriteStream = process.stderr): ProgressLine => {
-  const tty = stream.isTTY === true
+export const make = (
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { readonly ansi?: boolean } = {}
+): ProgressLine => {
+  // `ansi: false` (--no-color, NO_COLOR) prints plain lines even on a terminal
+  const tty = stream.isTTY === true && options.ansi !== false
   let shown = false
   return {
     update: (text) => {

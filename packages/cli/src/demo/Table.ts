@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
+import * as Version from "@mirrord-effect/protocol/Version"
 import type { AgentReport, Row } from "./AgentRun.js"
+import type { CounterfactualReport } from "./Counterfactual.js"
 import type { DemoReport, Verdict } from "./Demo.js"
 import * as Outcome from "./Outcome.js"
 
@@ -74,10 +76,55 @@ export const renderVerdict = (verdict: Verdict, report: Pick<DemoReport, "agents
 }
 
 /**
+ * What the tables show, in a few lines: the agent, negotiation, the three response variants.
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const legend = (): string =>
+  [
+    "What this shows",
+    "  agent        mirrord's process next to the target pod: it steals the pod's incoming HTTP traffic and sends each",
+    "               request over the mirrord protocol to a client (this proxy), which asks the local app and sends",
+    "               the answer back. Each table below is one simulated agent version; each row one request through it.",
+    "  negotiation  the client offers its protocol version (SwitchProtocolVersion) and the agent answers with the one",
+    "               they share; agents before 1.3.0 cannot negotiate (the version is assumed), and 1.3.0–1.5.5 echo",
+    "               the client's offer. An agent drops the connection on any message variant newer than its version.",
+    "  response     how the proxy answers a request, the newest variant the agent can decode:",
+    "  variants       HttpResponse         all agents         whole response in one message, no trailers",
+    `                 HttpResponseFramed   agents ${Version.HTTP_FRAMED_VERSION.range.padEnd(10)}  whole response in one message, with trailers`,
+    `                 HttpResponseChunked  agents ${Version.HTTP_CHUNKED_RESPONSE_VERSION.range.padEnd(10)}  head first, then the body as it comes (streams SSE)`,
+    "  first byte   when the HTTP client saw the first body byte: buffered variants show it only after the whole body."
+  ].join("\n")
+
+/**
+ * The counterfactual: the naive proxy next to ours.
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const renderCounterfactual = (c: CounterfactualReport): string =>
+  [
+    `counterfactual — the same SSE request to agent ${c.agentVersion} through a naive proxy that always answers HttpResponseChunked`,
+    renderRows(
+      ["proxy", "response variant sent", "the agent", "the HTTP client"],
+      [c.ours, c.naive].map((s) => [s.proxy, s.responseVariant ?? "–", s.agent, s.client])
+    ),
+    c.naive.dropped && !c.naive.clientServed
+      ? `  → the naive proxy loses the agent connection and every request on it; the user sees a request that hangs. Ours answers ${c.agentVersion} in ${c.ours.responseVariant ?? "?"}.`
+      : "  ! the naive proxy was not dropped: the simulator no longer behaves as a 1.7.0 agent"
+  ].join("\n")
+
+/**
  * The whole report: the tables, then the verdict line.
  *
  * @since 0.1.0
  * @category rendering
  */
 export const render = (report: DemoReport): string =>
-  [...report.agents.map(renderAgent), renderVerdict(report.verdict, report)].join("\n\n") + "\n"
+  [
+    legend(),
+    ...report.agents.map(renderAgent),
+    ...(report.counterfactual === undefined ? [] : [renderCounterfactual(report.counterfactual)]),
+    renderVerdict(report.verdict, report)
+  ].join("\n\n") + "\n"
