@@ -58,7 +58,11 @@ const emit = (event: Record<string, unknown>) => {
 // ---- the local app ----------------------------------------------------------------------
 
 /** Responses held open until a `release`/`die` command: id → the response and its socket. */
-const held = new Map<string, { readonly res: http.ServerResponse; readonly req: http.IncomingMessage }>()
+const held = new Map<string, {
+  readonly res: http.ServerResponse
+  readonly req: http.IncomingMessage
+  readonly kind: "sse" | "length" | "chunked"
+}>()
 
 const sendEvent = (res: http.ServerResponse, n: number) => res.write(`data: event ${n}\n\n`)
 
@@ -89,7 +93,7 @@ const app = http.createServer((req, res) => {
       // first event at once, then held: the test releases the rest
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
       sendEvent(res, 1)
-      held.set(id, { res, req })
+      held.set(id, { res, req, kind: "sse" })
       emit({ ev: "app-held", id })
       return
     }
@@ -98,7 +102,7 @@ const app = http.createServer((req, res) => {
       const withLength = url.searchParams.get("length") === "1"
       res.writeHead(200, { "content-type": "text/plain", ...(withLength ? { "content-length": "1000" } : {}) })
       res.write("part one\n")
-      held.set(id, { res, req })
+      held.set(id, { res, req, kind: withLength ? "length" : "chunked" })
       emit({ ev: "app-held", id })
       return
     }
@@ -123,10 +127,10 @@ const release = (id: string) => {
   const h = held.get(id)
   if (h === undefined) return emit({ ev: "error", detail: `no held response ${id}` })
   held.delete(id)
-  if (h.res.getHeader("content-type") === "text/event-stream") {
+  if (h.kind === "sse") {
     sendEvent(h.res, 2)
     sendEvent(h.res, 3)
-  } else if (h.res.getHeader("content-length") !== undefined) {
+  } else if (h.kind === "length") {
     h.res.write(Buffer.alloc(1000 - "part one\n".length, "x"))
   } else {
     h.res.write("part two\n")

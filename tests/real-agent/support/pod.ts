@@ -140,16 +140,42 @@ export const start = (args: ReadonlyArray<string>, env: Record<string, string> =
   return { child, log }
 }
 
-/** Ends a started process group and waits for it to be gone. */
-export const stop = async (child: ChildProcess): Promise<void> => {
+/**
+ * Ends a started process group and waits for it to be gone: `SIGTERM` first when `graceMs` is
+ * given (an agent then removes its redirect rules), `SIGKILL` after it.
+ */
+export const stop = async (child: ChildProcess, graceMs = 0): Promise<void> => {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-  try {
-    process.kill(-child.pid!, "SIGKILL")
-  } catch {
-    // already gone
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name)
+    } catch {
+      // already gone
+    }
   }
+  if (graceMs > 0) {
+    signal("SIGTERM")
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs)
+    })
+    await Promise.race([exited, graceOver])
+    clearTimeout(timer)
+  }
+  signal("SIGKILL")
   await exited
+}
+
+/** The agent's redirect rules (`MRD…` chains) left in the pod namespace. */
+export const podRules = (network: Network): ReadonlyArray<string> =>
+  execFileSync("ip", ["netns", "exec", network.pod, "iptables-legacy", "-t", "nat", "-S"], { stdio: "pipe" }).toString()
+    .split("\n").filter((l) => l.includes("MRD"))
+
+/** Removes the NAT rules (an agent's redirects) in the pod namespace. */
+export const flushPodRules = (network: Network): void => {
+  tryRun(["ip", "netns", "exec", network.pod, "iptables-legacy", "-t", "nat", "-F"])
+  tryRun(["ip", "netns", "exec", network.pod, "iptables-legacy", "-t", "nat", "-X"])
 }
 
 export interface Network {

@@ -31,7 +31,8 @@ export const startAgent = async (network: Network, agent: AgentBinary & { readon
     { MIRRORD_AGENT_IDLE_TTL: "120", RUST_LOG: "mirrord_agent=info" }
   )
   await log.waitFor((l) => l.includes("agent ready"), `"agent ready" from ${agent.file}`)
-  return { log, exited: () => child.exitCode !== null || child.signalCode !== null, stop: () => stop(child) }
+  // SIGTERM first: the agent removes its redirect rules on a graceful exit
+  return { log, exited: () => child.exitCode !== null || child.signalCode !== null, stop: () => stop(child, 10_000) }
 }
 
 export const startPodApp = async (network: Network): Promise<() => Promise<void>> => {
