@@ -26,7 +26,6 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
-import { cutResponse } from "./internal/cutResponse.js"
 
 /**
  * Which request a response answers. `port` is the request's remote port.
@@ -188,19 +187,19 @@ const chunked = <E>(
       if (first.end?._tag === "End") return Stream.make(framedResponse(ids, head, first.frames))
 
       let finished = false
-      const nextBody: Effect.Effect<ReadonlyArray<LayerTcpSteal>, Option.Option<never>> = Effect.suspend(() => {
+      const nextBody: Effect.Effect<LayerTcpSteal, Option.Option<never>> = Effect.suspend(() => {
         if (finished) return Effect.fail(Option.none())
         return Effect.map(
           Effect.zipWith(Queue.take(queue), Queue.takeAll(queue), (one, rest) => splitReady([one, ...rest])),
           ({ end, frames }) => {
-            if (end === undefined) return [chunkedBody(ids, frames, false)]
+            if (end === undefined) return chunkedBody(ids, frames, false)
             finished = true
-            // Frames ready before a failure are dropped: the response is cut (see cutResponse).
-            return end._tag === "End" ? [chunkedBody(ids, frames, true)] : cutResponse(ids)
+            // Frames ready before a failure are dropped: after Error the agent discards the response.
+            return end._tag === "End" ? chunkedBody(ids, frames, true) : chunkedError(ids)
           }
         )
       })
-      return Stream.concat(Stream.make(chunkedStart(ids, head, first.frames)), Stream.flattenIterables(Stream.repeatEffectOption(nextBody)))
+      return Stream.concat(Stream.make(chunkedStart(ids, head, first.frames)), Stream.repeatEffectOption(nextBody))
     })
   )
 
