@@ -43,7 +43,7 @@ const closedEvents = (developer: Developer) => developer.log.events().filter((e)
 
 const GROUP_TIMEOUT = 120_000
 
-type SessionConfig = Parameters<typeof startDeveloper>[1]
+type SessionConfig = NonNullable<Parameters<typeof startDeveloper>[1]>
 
 /**
  * Runs `body` with a fresh proxy session; agents without the idle TTL exit when their client
@@ -56,11 +56,13 @@ const runSession = async (
   body: (developer: Developer) => Promise<void>
 ) => {
   if (group.agent.exited()) group.agent = await startAgent(group.network, agent)
-  const developer = await startDeveloper(group.network, config)
+  group.developer ??= await startDeveloper(group.network)
+  const developer = group.developer
+  await developer.connect(config)
   try {
     await body(developer)
   } finally {
-    await developer.stop()
+    await developer.disconnect()
     // an old agent exits when its client leaves: wait for it, so the next session starts a new one
     if (!group.agent.exited() && !atLeast(agent.protocol, "1.19.4")) {
       await group.agent.log.waitFor((l) => l.startsWith("<exited"), "agent exit", { timeoutMs: 20_000 }).catch(() => undefined)
@@ -179,7 +181,8 @@ describe.skipIf(skipReason !== undefined).sequential("real agents", () => {
             expect(r.code).toBe(0)
             expect(r.stdout).toBe("part one\n\n200")
           } else {
-            expect(r.stdout.endsWith("\n200") && r.stdout.startsWith("part one")).toBe(false)
+            // Framed: nothing went out before the failure, so the proxy answers 502
+            expect(r.stdout.endsWith("\n502"), JSON.stringify(r)).toBe(true)
           }
         })
 

@@ -5,9 +5,10 @@
  * sent, what the app did, how the session ended) and takes commands as lines on stdin, so the
  * tests wait on events, never on time.
  *
- * Usage: developer.ts '<Config as JSON>'
+ * Usage: developer.ts ['<Config as JSON>'] (connects at once when given)
  *
- * Commands (stdin): `subscribe`, `unsubscribe`, `stop` (detach the proxy; the app stays),
+ * Commands (stdin): `connect <Config as JSON>` (a new proxy session), `disconnect`,
+ * `subscribe`, `unsubscribe`, `stop` (detach the proxy with requests in flight; the app stays),
  * `release <id>` / `die <id>` (finish or kill a held response), `sequence <name>` (the failure
  * sequence to send from now on, `library` for the proxy's own), `exit`.
  */
@@ -189,21 +190,27 @@ const observed = (
   }
 }
 
-const main = (config: Config) =>
-  Effect.gen(function*() {
-    const appPort = yield* listen(app)
-    const echoPort = yield* listen(echo)
-    emit({ ev: "app-ready", appPort, echoPort })
+interface Session {
+  readonly scope: Scope.CloseableScope
+  readonly attached: Fiber.RuntimeFiber<void>
+  readonly proxy: IncomingProxy.IncomingProxyService
+  readonly connection: AgentConnection.LiveAgentConnection
+  readonly subscribe: Effect.Effect<void>
+  readonly subscription: () => Subscription | undefined
+}
 
-    const connector = (address: AgentConnection.AgentAddress) => NodeSocket.makeNet({ host: address.host, port: address.port })
-    const proxyScope = yield* Scope.make()
+const connector = (address: AgentConnection.AgentAddress) => NodeSocket.makeNet({ host: address.host, port: address.port })
+
+/** One proxy session: a connection to the agent, the proxy attached to it, one subscription. */
+const openSession = (config: Config, ports: { readonly app: number; readonly echo: number }, sequence: { current: FailureSequenceName | undefined }) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
     const connection = yield* AgentConnection.make({ address: config.agent }).pipe(
       Effect.provideService(AgentConnection.SocketConnector, connector),
-      Scope.extend(proxyScope)
+      Scope.extend(scope)
     )
     const version = yield* connection.negotiated
     emit({ ev: "negotiated", version: Version.format(version) })
-    const closed = yield* Deferred.make<void>()
     yield* connection.closed.pipe(
       Effect.catchAll((error) =>
         Effect.sync(() => {
@@ -211,26 +218,24 @@ const main = (config: Config) =>
           emit({ ev: "agent-closed", reason: error.reason, detail: error.detail, diagnosis })
         })
       ),
-      Effect.zipRight(Deferred.succeed(closed, undefined)),
       Effect.forkDaemon
     )
-
-    const localHttp = yield* Scope.extend(LocalHttp.make(), proxyScope)
+    const localHttp = yield* Scope.extend(LocalHttp.make(), scope)
     const proxy = yield* IncomingProxy.make({ unsafeResponseModeOverride: config.unsafeResponseModeOverride }).pipe(
       Effect.provideService(ProtocolVersion, connection.version),
       Effect.provideService(LocalHttp.LocalHttp, localHttp),
       Effect.provideService(LocalTcp.LocalTcp, yield* LocalTcp.make()),
-      Scope.extend(proxyScope)
+      Scope.extend(scope)
     )
-    const sequence = { current: config.failureSequence }
+    sequence.current = config.failureSequence
     const attached = yield* proxy.attach(observed(connection, sequence)).pipe(
       Effect.exit,
       Effect.tap((exit) => Effect.sync(() => emit({ ev: "detached", exit: Exit.isSuccess(exit) ? "ok" : String(Exit.causeOption(exit)) }))),
+      Effect.asVoid,
       Effect.forkDaemon
     )
-    const target = { host: "127.0.0.1", port: config.target === "echo" ? echoPort : appPort }
+    const target = { host: "127.0.0.1", port: config.target === "echo" ? ports.echo : ports.app }
     const request = { port: config.remotePort, mode: config.mode, filter: config.filter, target }
-
     let subscription: Subscription | undefined
     const subscribe = Effect.gen(function*() {
       const exit = yield* Effect.exit(proxy.subscribe(request))
@@ -238,38 +243,70 @@ const main = (config: Config) =>
         subscription = exit.value
         emit({ ev: "subscribed" })
       } else {
-        const error = Exit.causeOption(exit)
-        emit({ ev: "subscribe-failed", detail: String(error) })
+        emit({ ev: "subscribe-failed", detail: String(Exit.causeOption(exit)) })
       }
     })
     yield* subscribe
+    const session: Session = { scope, attached, proxy, connection, subscribe, subscription: () => subscription }
+    return session
+  })
+
+const main = (initial: Config | undefined) =>
+  Effect.gen(function*() {
+    const ports = { app: yield* listen(app), echo: yield* listen(echo) }
+    emit({ ev: "app-ready", appPort: ports.app, echoPort: ports.echo })
+    const sequence: { current: FailureSequenceName | undefined } = { current: undefined }
+    let session: Session | undefined
+
+    const connect = (config: Config) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(openSession(config, ports, sequence))
+        if (Exit.isSuccess(exit)) session = exit.value
+        else emit({ ev: "fatal", detail: String(Exit.causeOption(exit)) })
+      })
+    const disconnect = (event: string) =>
+      Effect.gen(function*() {
+        const current = session
+        session = undefined
+        if (current !== undefined) {
+          yield* Fiber.interrupt(current.attached)
+          yield* Scope.close(current.scope, Exit.void)
+        }
+        emit({ ev: event })
+      })
+    if (initial !== undefined) yield* connect(initial)
 
     const lines = readline.createInterface({ input: process.stdin })
     const done = yield* Deferred.make<void>()
     const run = <A>(effect: Effect.Effect<A>) => Effect.runFork(effect)
     lines.on("line", (line) => {
-      const [command, arg = ""] = line.trim().split(/\s+/)
+      const text = line.trim()
+      const [command = "", arg = ""] = text.split(/\s+/)
       switch (command) {
-        case "subscribe":
-          run(subscribe)
+        case "connect":
+          run(connect(JSON.parse(text.slice("connect".length)) as Config))
           break
-        case "unsubscribe":
+        case "disconnect":
+        case "stop":
+          run(disconnect(command === "stop" ? "stopped" : "disconnected"))
+          break
+        case "subscribe":
+          if (session !== undefined) run(session.subscribe)
+          break
+        case "unsubscribe": {
+          const current = session
+          if (current === undefined) break
           run(Effect.gen(function*() {
-            if (subscription !== undefined) yield* proxy.unsubscribe(subscription)
+            const subscription = current.subscription()
+            if (subscription !== undefined) yield* current.proxy.unsubscribe(subscription)
             // the message is on its way once the connection has it in its sent ring
-            yield* connection.diagnose.pipe(
+            yield* current.connection.diagnose.pipe(
               Effect.repeat({ until: (d) => d.lastSent.some((s) => s.variants.some((v) => v.endsWith("::PortUnsubscribe"))) })
             )
             emit({ ev: "unsubscribed" })
           }))
           break
-        case "stop":
-          run(Effect.gen(function*() {
-            yield* Fiber.interrupt(attached)
-            yield* Scope.close(proxyScope, Exit.void)
-            emit({ ev: "stopped" })
-          }))
-          break
+        }
         case "sequence":
           sequence.current = arg === "library" ? undefined : (arg as FailureSequenceName)
           emit({ ev: "sequence", name: arg })
@@ -289,12 +326,11 @@ const main = (config: Config) =>
     })
     lines.on("close", () => run(Deferred.succeed(done, undefined)))
     yield* Deferred.await(done)
-    yield* Scope.close(proxyScope, Exit.void)
-    emit({ ev: "exited" })
+    yield* disconnect("exited")
   })
 
-const config = JSON.parse(process.argv[2] ?? "{}") as Config
-Effect.runPromise(main(config)).then(
+const initial = process.argv[2] === undefined ? undefined : (JSON.parse(process.argv[2]) as Config)
+Effect.runPromise(main(initial)).then(
   () => process.exit(0),
   (error) => {
     emit({ ev: "fatal", detail: String(error) })

@@ -39,10 +39,10 @@ export class LineLog {
     }
   }
 
-  /** The JSON events printed so far. */
-  events(): Array<Event> {
+  /** The JSON events printed so far (from line `from`). */
+  events(from = 0): Array<Event> {
     const out: Array<Event> = []
-    for (const line of this.lines) {
+    for (const line of this.lines.slice(from)) {
       if (!line.startsWith("{")) continue
       try {
         out.push(JSON.parse(line) as Event)
@@ -86,5 +86,27 @@ export class LineLog {
       }
     }
     return JSON.parse(await this.waitFor(matches, `event ${JSON.stringify(fields)}`, options)) as Event
+  }
+
+  /** This log seen from its current end: events and waits ignore what was printed before. */
+  since(): LogView {
+    return new LogView(this, this.lines.length)
+  }
+}
+
+/** A log from one line on (one proxy session of a long-lived process). */
+export class LogView {
+  constructor(readonly log: LineLog, readonly from: number) {}
+  get lines(): Array<string> {
+    return this.log.lines.slice(this.from)
+  }
+  events(): Array<Event> {
+    return this.log.events(this.from)
+  }
+  waitFor(match: (line: string) => boolean, what: string, options: { timeoutMs?: number; from?: number } = {}): Promise<string> {
+    return this.log.waitFor(match, what, { ...options, from: this.from + (options.from ?? 0) })
+  }
+  waitForEvent(fields: Event, options: { timeoutMs?: number; from?: number } = {}): Promise<Event> {
+    return this.log.waitForEvent(fields, { ...options, from: this.from + (options.from ?? 0) })
   }
 }

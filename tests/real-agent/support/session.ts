@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { Config } from "./developer.js"
-import type { LineLog } from "./lineLog.js"
+import type { LineLog, LogView } from "./lineLog.js"
 import type { AgentBinary, Network } from "./pod.js"
 import { AGENT_PORT, makeNetwork, POD_ADDRESS, POD_DEV_ADDRESS, start, stop } from "./pod.js"
 
@@ -42,23 +42,47 @@ export const startPodApp = async (network: Network): Promise<() => Promise<void>
 }
 
 export interface Developer {
-  readonly log: LineLog
+  /** The lines of the current proxy session. */
+  log: LogView
   readonly send: (command: string) => void
+  /** A new proxy session in the same process (the local app stays). */
+  readonly connect: (config: Omit<Config, "agent">) => Promise<void>
+  readonly disconnect: () => Promise<void>
   readonly stop: () => Promise<void>
 }
 
-export const startDeveloper = async (network: Network, config: Omit<Config, "agent">): Promise<Developer> => {
-  const full: Config = { agent: { host: POD_DEV_ADDRESS, port: AGENT_PORT }, ...config }
+const subscribedOrFailed = (l: string) =>
+  l.includes("\"ev\":\"subscribed\"") || l.includes("subscribe-failed") || l.includes("\"fatal\"") || l.startsWith("<exited")
+
+/** Starts the developer process (local app + proxy); with `config`, a first proxy session. */
+export const startDeveloper = async (network: Network, config?: Omit<Config, "agent">): Promise<Developer> => {
+  const full = (c: Omit<Config, "agent">): Config => ({ agent: { host: POD_DEV_ADDRESS, port: AGENT_PORT }, ...c })
   const { child, log } = start([
     "ip", "netns", "exec", network.developer,
-    process.execPath, "--import", "tsx", "--conditions=@mirrord-effect/source", developerScript, JSON.stringify(full)
+    process.execPath, "--import", "tsx", "--conditions=@mirrord-effect/source", developerScript,
+    ...(config === undefined ? [] : [JSON.stringify(full(config))])
   ])
-  await log.waitFor((l) => l.includes("\"ev\":\"subscribed\"") || l.includes("subscribe-failed") || l.includes("\"fatal\"") || l.startsWith("<exited"), "subscription")
-  return {
-    log,
-    send: (command) => child.stdin?.write(`${command}\n`),
+  const send = (command: string) => {
+    child.stdin?.write(`${command}\n`)
+  }
+  const developer: Developer = {
+    log: log.since(),
+    send,
+    connect: async (c) => {
+      developer.log = log.since()
+      send(`connect ${JSON.stringify(full(c))}`)
+      await developer.log.waitFor(subscribedOrFailed, "subscription")
+    },
+    disconnect: async () => {
+      const view = log.since()
+      send("disconnect")
+      await view.waitFor((l) => l.includes("\"ev\":\"disconnected\"") || l.startsWith("<exited"), "disconnected")
+    },
     stop: () => stop(child)
   }
+  if (config === undefined) await log.waitFor((l) => l.includes("app-ready") || l.startsWith("<exited"), "app-ready")
+  else await log.waitFor(subscribedOrFailed, "subscription")
+  return developer
 }
 
 export interface Ran {
@@ -83,6 +107,8 @@ export const curl = (network: Network, path: string, extra: ReadonlyArray<string
 
 export interface Group {
   readonly network: Network
+  /** One developer process for the group's proxy sessions, started on first use. */
+  developer?: Developer | undefined
   /** Replaced when the agent is restarted. */
   agent: Agent
   readonly close: () => Promise<void>
@@ -96,6 +122,7 @@ export const startGroup = async (agent: AgentBinary & { readonly path: string })
     network,
     agent: await startAgent(network, agent),
     close: async () => {
+      await group.developer?.stop()
       await group.agent.stop()
       await stopPodApp()
       await network.destroy()
