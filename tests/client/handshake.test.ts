@@ -6,7 +6,6 @@ import * as Version from "@mirrord-effect/protocol/Version"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -137,8 +136,9 @@ describe("Handshake", () => {
       const connection = yield* connect(agent, { negotiationTimeout: "200 millis" })
       const error = yield* Effect.flip(connection.negotiated)
       expect(error.reason).toBe("NegotiationFailed")
-      expect(error.detail).toMatch(/no SwitchProtocolVersionResponse within 200ms/)
-      expect(Date.now() - started).toBeLessThan(2_000)
+      expect(error.detail).toMatch(/^no answer to SwitchProtocolVersion within 200 ms: .* accepted the connection but sent nothing/)
+      expect(error.suggestAssumeVersion).toBeUndefined()
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190)
       // the connection is over: sending reports the same reason
       expect((yield* Effect.flip(connection.send(portSubscribe(80)))).reason).toBe("NegotiationFailed")
     }), 5_000)
@@ -148,10 +148,12 @@ describe("Handshake", () => {
       const agent = yield* ScriptedAgent.make({ version: "1.29.0" })
       const connection = yield* connect(agent)
       yield* connection.negotiated
-      const seen = yield* connection.version.changes.pipe(Stream.take(3), Stream.runCollect, Effect.fork)
-      yield* Effect.sleep("20 millis")
+      // subscribed before renegotiating: the first pull gives the current value
+      const pull = yield* Stream.toPull(connection.version.changes)
+      const seen: Array<string> = Chunk.toReadonlyArray(yield* pull).map(show)
       expect(Version.format(yield* connection.renegotiate("1.19.0"))).toBe("1.19.0")
-      expect(Chunk.toReadonlyArray(yield* Fiber.join(seen)).map(show)).toEqual(["1.29.0", "None", "1.19.0"])
+      while (seen.length < 3) seen.push(...Chunk.toReadonlyArray(yield* pull).map(show))
+      expect(seen).toEqual(["1.29.0", "None", "1.19.0"])
       const peer = yield* agent.nextConnection
       expect(tags(yield* peer.awaitReceived(4))).toEqual([
         "SwitchProtocolVersion(1.29.0)",

@@ -1,22 +1,24 @@
 /**
  * A live connection to a mirrord agent: typed messages in and out, version negotiated.
  *
- * The contract shared by every package: `send` puts a `ClientMessage` on a bounded outbound
- * queue (it suspends when the queue is full: backpressure), `messages` is the single-consumer
- * stream of `DaemonMessage`s the agent sent (Pong, SwitchProtocolVersionResponse and Close are
- * handled by the connection itself and not repeated there). The stream fails with an
- * `AgentConnectionError` when the connection is lost.
+ * The contract shared by every package: `send` encodes the `ClientMessage` and writes it from
+ * the caller's fiber (it returns once the socket accepted it; it suspends only while the
+ * handshake holds messages back or the socket asks for `'drain'`), `messages` is the
+ * single-consumer stream of `DaemonMessage`s the agent sent (Pong, SwitchProtocolVersionResponse
+ * and Close are handled by the connection itself and not repeated there). The stream fails with
+ * an `AgentConnectionError` when the connection is lost.
  *
- * `make` / `layer` run it over an `@effect/platform` `Socket` obtained from the `SocketConnector`
- * service (the caller provides the runtime, e.g. `NodeSocket.makeNet`), with the handshake
- * (`Handshake`), a Ping/Pong keepalive and a diagnosis of silent drops (`Diagnosis`).
- * `LogMessage`s are logged with Effect's logger at their level and also forwarded on `messages`.
+ * `make` / `layer` run it over the socket the `SocketConnector` service opens: a `ByteDuplex`
+ * (a `node:net` socket, see `NodeTransport`) — writes of one tick corked into one `writev`,
+ * reads paused while the inbound mailbox is full — or an `@effect/platform` `Socket` (any
+ * runtime; adapted, without cork or read pausing). With the handshake (`Handshake`), a Ping/Pong
+ * keepalive and a diagnosis of silent drops (`Diagnosis`). `LogMessage`s are logged with
+ * Effect's logger at their level and also forwarded on `messages`.
  *
- * Backpressure: `send` suspends while `outboundCapacity` messages wait (plus a small fixed wire
- * queue and one socket write in flight); the inbound mailbox holds `inboundCapacity` messages, and
- * a full mailbox stops the decoder (Pongs and handshake answers then wait too). The
- * runtime-neutral `Socket` cannot pause the OS socket, so raw bytes keep arriving into memory
- * while decoding waits.
+ * Backpressure: `send` waits while the socket's buffer is above its high-water mark, so memory
+ * is bounded by that buffer plus one message per waiting sender; the inbound mailbox holds
+ * `inboundCapacity` messages, then the socket is paused until `messages` is pulled again
+ * (Pongs and handshake answers then wait too).
  *
  * @since 0.1.0
  */
@@ -34,6 +36,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
+import type { ByteDuplex } from "./ByteDuplex.js"
 import type * as Diagnosis from "./Diagnosis.js"
 import * as Handshake from "./Handshake.js"
 import * as internal from "./internal/connection.js"
@@ -55,6 +58,12 @@ export class AgentConnectionError extends Data.TaggedError("AgentConnectionError
     | "GaveUp" // AgentSession: reconnecting gave up (`cause` is the last connection error)
   readonly detail: string
   readonly cause?: unknown
+  /**
+   * `NegotiationFailed` only: true when the agent closed the connection during the handshake
+   * without sending a byte — what an agent older than 1.3.0 does, so `assumeVersion` may help.
+   * (Not set for a silent peer, an HTTP server or bad answers, where that advice would be wrong.)
+   */
+  readonly suggestAssumeVersion?: boolean
   /** For `Lost` (and `PongTimeout`, `Write`, `NegotiationFailed` on a drop): the last messages sent, checked against the version. */
   readonly diagnosis?: Diagnosis.Diagnosis
 }> {
@@ -68,7 +77,7 @@ export class AgentConnectionError extends Data.TaggedError("AgentConnectionError
  * @category models
  */
 export interface AgentConnectionShape {
-  /** Queue a message for the agent; suspends while the outbound queue is full. */
+  /** Encodes and writes a message from the caller's fiber; suspends while the handshake holds messages back or the socket needs `'drain'`. */
   readonly send: (message: ClientMessage) => Effect.Effect<void, AgentConnectionError>
   /** Messages from the agent, in order. Single consumer. */
   readonly messages: Stream.Stream<DaemonMessage, AgentConnectionError>
@@ -95,15 +104,16 @@ export interface AgentAddress {
 }
 
 /**
- * Opens a (not yet running) `Socket` to an address — e.g.
- * `(address) => NodeSocket.makeNet(address)` from `@effect/platform-node`.
+ * Opens a connection to an address: a connected `ByteDuplex` (e.g. `NodeTransport.connect`, a
+ * `node:net` socket: the connection at the floor) or a not yet running `@effect/platform`
+ * `Socket` (e.g. `NodeSocket.makeNet` from `@effect/platform-node`, or another runtime's).
  *
  * @since 0.1.0
  * @category tags
  */
 export class SocketConnector extends Context.Tag("@mirrord-effect/client/AgentConnection/SocketConnector")<
   SocketConnector,
-  (address: AgentAddress) => Effect.Effect<Socket.Socket, Socket.SocketError>
+  (address: AgentAddress) => Effect.Effect<Socket.Socket | ByteDuplex, Socket.SocketError>
 >() {}
 
 /**
@@ -111,7 +121,7 @@ export class SocketConnector extends Context.Tag("@mirrord-effect/client/AgentCo
  * @category layers
  */
 export const layerSocketConnector = (
-  connect: (address: AgentAddress) => Effect.Effect<Socket.Socket, Socket.SocketError>
+  connect: (address: AgentAddress) => Effect.Effect<Socket.Socket | ByteDuplex, Socket.SocketError>
 ): Layer.Layer<SocketConnector> => Layer.succeed(SocketConnector, connect)
 
 /**
@@ -120,13 +130,20 @@ export const layerSocketConnector = (
  */
 export interface Options extends Handshake.HandshakeOptions {
   readonly address: AgentAddress
-  /** Messages `send` may queue before it suspends (default 256). */
+  /**
+   * Messages `send` may hand over while the handshake holds messages back (default 256); beyond
+   * that, senders wait for the answer. (Once negotiated there is no outbound queue: `send`
+   * writes at once and waits only for the socket's `'drain'`.)
+   */
   readonly outboundCapacity?: number | undefined
-  /** Messages received but not yet consumed before decoding pauses (default 256). */
+  /** Messages received but not yet consumed before the socket is paused (default 256). */
   readonly inboundCapacity?: number | undefined
   /** Time between a Pong and the next Ping (default 10 s; 0 disables the keepalive). */
   readonly pingInterval?: Duration.DurationInput | undefined
-  /** How long a Ping may wait for its Pong, queueing included (default 30 s) → `PongTimeout`. */
+  /**
+   * How long after a Ping has been written to the socket the agent may stay silent (default
+   * 30 s) → `PongTimeout`. Any message from the agent in that time counts as alive.
+   */
   readonly pongTimeout?: Duration.DurationInput | undefined
   /** How long to wait for the TCP connection (default 10 s) → `Unreachable`. */
   readonly connectTimeout?: Duration.DurationInput | undefined
@@ -174,6 +191,22 @@ export const fromSocket = (
 ): Effect.Effect<LiveAgentConnection, AgentConnectionError, Scope.Scope> =>
   internal.fromSocket(
     socket,
+    { ...options, address: options.address ?? { host: "agent", port: 0 } },
+    options.address === undefined ? "agent" : `${options.address.host}:${options.address.port}`
+  )
+
+/**
+ * Runs the connection over a connected `ByteDuplex` (e.g. a `node:net` socket).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromDuplex = (
+  duplex: ByteDuplex,
+  options: Omit<Options, "address"> & { readonly address?: AgentAddress | undefined }
+): Effect.Effect<LiveAgentConnection, AgentConnectionError, Scope.Scope> =>
+  internal.fromDuplex(
+    duplex,
     { ...options, address: options.address ?? { host: "agent", port: 0 } },
     options.address === undefined ? "agent" : `${options.address.host}:${options.address.port}`
   )

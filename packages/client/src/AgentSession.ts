@@ -9,20 +9,28 @@
  * `AgentConnectionError` reason `GaveUp` (its `cause` is the last connection error) once the
  * policy gives up, or — with reconnect disabled — with the error that ended the first connection.
  *
- * CONTRACT (written before the implementation so that the incoming proxy, the one-call Node layer
- * and the CLI can be built against it in parallel). Implementation: packages/client helper.
+ * Every connection lives in a scope of its own, closed before the next dial: nothing of one
+ * connection (fibers, socket) outlives it. Re-dial attempt n waits
+ * `min(maxDelay, initialDelay × factor^(n-1))` (never past `maxElapsed`); a connection that
+ * negotiates resets the count. Any loss is re-dialled (`Lost`, `PongTimeout`, `ClosedByAgent`,
+ * `Decode`, …) except the session's own `Shutdown`. `GaveUp` comes after `maxAttempts` failed
+ * attempts or once `maxElapsed` has passed since the loss (plus at most the attempt in flight:
+ * its `connectTimeout` / `negotiationTimeout`). Over `node:net`:
+ * `NodeTransport.layerSession(options)`.
  *
  * @since 0.2.0
  */
-import type * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
+import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
 import type * as Version from "@mirrord-effect/protocol/Version"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
-import type { AgentConnectionError, LiveAgentConnection, Options, SocketConnector } from "./AgentConnection.js"
+import * as AgentConnection from "./AgentConnection.js"
+import type { AgentConnectionError, LiveAgentConnection, Options } from "./AgentConnection.js"
+import * as internal from "./internal/session.js"
 
 /**
  * When and how often to re-dial after a connection is lost. Delays grow from `initialDelay` by
@@ -97,6 +105,17 @@ export interface SessionOptions extends Omit<Options, "versionRef"> {
  * @since 0.2.0
  * @category layers
  */
-export declare const layer: (
+export const layer = (
   options: SessionOptions
-) => Layer.Layer<AgentSession | ProtocolVersion.ProtocolVersion, AgentConnectionError, SocketConnector>
+): Layer.Layer<AgentSession | ProtocolVersion.ProtocolVersion, AgentConnectionError, AgentConnection.SocketConnector> =>
+  Layer.scopedContext(
+    Effect.gen(function*() {
+      const connector = yield* AgentConnection.SocketConnector
+      const session = yield* internal.make(
+        options,
+        (connectionOptions) => Effect.provideService(AgentConnection.make(connectionOptions), AgentConnection.SocketConnector, connector)
+      )
+      const shape: AgentSessionShape = { connections: session.connections, status: session.status, current: session.current }
+      return Context.make(AgentSession, shape).pipe(Context.add(ProtocolVersion.ProtocolVersion, session.versionRef))
+    })
+  )

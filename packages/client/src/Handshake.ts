@@ -16,10 +16,15 @@
  *   fails with `NegotiationFailed` and `OLDER_THAN_1_3_0_HINT`. Use `assumeVersion` to skip the
  *   handshake and publish a version of your choosing.
  *
- * Reconnecting: a new connection (a rebuilt `AgentConnection.layer`) starts at `None` and
- * publishes the new answer; pass the previously negotiated version as `offerVersion` to behave
- * like mirrord's intproxy, or give `make` an existing ref (`versionRef`) so subscribers see
- * `None` then the new version. `renegotiate` repeats the handshake on a live connection.
+ * Reconnecting: `AgentSession` re-dials and negotiates each new connection into one shared ref
+ * (`None` while disconnected, then the new answer: an agent may come back older or newer). By
+ * hand, give `make` an existing ref (`versionRef`) so subscribers see `None` then the new
+ * version. `renegotiate` repeats the handshake on a live connection.
+ *
+ * What a failed handshake says: no answer within the timeout → "no answer to
+ * SwitchProtocolVersion within N s"; an HTTP response → "this looks like an HTTP server, not a
+ * mirrord agent"; the connection closed without a byte → `OLDER_THAN_1_3_0_HINT` and
+ * `suggestAssumeVersion: true` (only then is `assumeVersion` the advice to give).
  *
  * @since 0.1.0
  */

@@ -10,3 +10,5 @@ export * as AgentSession from "./AgentSession.js"
 export * as Diagnosis from "./Diagnosis.js"
 /** @since 0.1.0 */
 export * as Handshake from "./Handshake.js"
+/** @since 0.2.0 */
+export * as ByteDuplex from "./ByteDuplex.js"
