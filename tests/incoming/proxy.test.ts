@@ -2,9 +2,13 @@
  * Cross-cutting behaviour of the IncomingProxy: the response variant for every agent version
  * (every message accepted by `decoderFor(agentVersion)`), streaming (SSE), dying apps, a slow
  * agent (backpressure), the local target rule, leaks, metrics.
+ *
+ * Deterministic on a busy machine: the local apps wait for the test's signal where an order of
+ * events matters (no app timers racing the proxy), tests wait for events (a message, a counter),
+ * and no wait has a deadline shorter than the test's own timeout.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { DaemonMessage } from "@mirrord-effect/protocol/Message"
+import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Message"
 import * as Effect from "effect/Effect"
 import type * as net from "node:net"
 import { Metrics } from "./support/metricsProbe.js"
@@ -29,7 +33,22 @@ import {
 } from "./support/harness.js"
 import { freePort, localAppHttp, localAppRaw, readUntil } from "./support/localApp.js"
 
-const T = { timeout: 15_000 }
+const T = { timeout: 60_000 }
+/** Bound for waits on events: never shorter than the test's own timeout. */
+const PATIENCE = 60_000
+
+/** A promise the test resolves to let a local app go on (the app never races the proxy on a timer). */
+const gate = () => {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { open: () => open(), opened }
+}
+
+/** A Basic or Framed response is one message; a Chunked one ends with its last Body or Error. */
+const isWholeResponse = (m: ClientMessage): boolean => {
+  const s = stolen(m)
+  return s._tag === "HttpResponse" || s._tag === "HttpResponseFramed"
+}
 const headEnd = (b: Buffer) => b.includes("\r\n\r\n")
 
 /** The request variant an agent of each version sends (incoming-behaviour.md §3.1). */
@@ -55,15 +74,22 @@ describe("response variants by agent version", () => {
   for (const row of matrix) {
     it.scopedLive(`agent ${row.version}${row.echo ? " echoing our version" : ""}: ${row.expected.join(" + ")}`, () =>
       Effect.gen(function*() {
+        // Chunked: the body ends only once the head has reached the agent (else one Framed could
+        // carry it all); Basic and Framed wait for the whole body, so the app ends it at once.
+        const bodyEnd = gate()
+        const chunked = row.expected[0] === "Start"
         const app = yield* localAppHttp((_req, res) => {
           res.write("streamed ")
-          setTimeout(() => res.end("body"), 80)
+          void bodyEnd.opened.then(() => res.end("body"))
         })
         // the byte agent decodes every message with decoderFor(row.version): an undecodable one fails
         const b = yield* bench({ agentVersion: row.version, echo: row.echo })
         yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
+        if (!chunked) bodyEnd.open()
         for (const m of requestFor(row.version)) yield* b.agent.send(m)
-        const messages = yield* collectResponse(b.agent)
+        const first = yield* b.agent.next()
+        bodyEnd.open()
+        const messages = isWholeResponse(first) ? [first] : [first, ...(yield* collectResponse(b.agent))]
         expect([...new Set(messages.map((m) => d(m).split(" ")[0]))]).toEqual(row.expected)
         expect(messages.map(bodyText).join("")).toBe("streamed body")
         yield* b.agent.send(stealMsg({ _tag: "NewConnectionV1", value: { connection_id: 9n, remote_address: "10.0.0.1", destination_port: 99, source_port: 1, local_address: "10.0.0.2" } }))
@@ -75,37 +101,40 @@ describe("response variants by agent version", () => {
 describe("streaming and failures", () => {
   it.scopedLive("SSE: events reach the agent while the app is still writing", () =>
     Effect.gen(function*() {
-      let written = 0
+      // The app writes 3 events, then waits until the agent has seen the first one: a proxy that
+      // buffered the body would never deliver it (the test then times out).
+      const seenFirst = gate()
       let finished = false
       const app = yield* localAppHttp((_req, res) => {
         res.writeHead(200, { "content-type": "text/event-stream" })
-        const timer = setInterval(() => {
-          res.write(`data: ${written++}\n\n`)
-          if (written === 10) {
-            clearInterval(timer)
-            res.end()
-            finished = true
-          }
-        }, 50)
+        for (let i = 0; i < 3; i++) res.write(`data: ${i}\n\n`)
+        void seenFirst.opened.then(() => {
+          for (let i = 3; i < 10; i++) res.write(`data: ${i}\n\n`)
+          res.end()
+          finished = true
+        })
       })
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80 })))
       const start = yield* b.agent.next()
       expect(d(start)).toBe("Start 200")
-      const firstEvents = [start, yield* b.agent.next(), yield* b.agent.next()]
+      const firstEvents = [start]
+      while (!firstEvents.map(bodyText).join("").includes("data: 0\n\n")) firstEvents.push(yield* b.agent.next())
       expect(finished).toBe(false)
-      expect(firstEvents.map(bodyText).join("")).toContain("data: 0\n\n")
+      seenFirst.open()
       const rest = yield* collectResponse(b.agent)
       expect([...firstEvents, ...rest].map(bodyText).join("")).toBe(Array.from({ length: 10 }, (_, i) => `data: ${i}\n\n`).join(""))
     }), T)
 
-  const dying = localAppRaw((socket) => {
-    void readUntil(socket, headEnd).then(() => {
-      socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
-      setTimeout(() => socket.resetAndDestroy(), 30)
+  /** Answers a head and part of the body, then resets the connection once `die` opens. */
+  const dying = (die: Promise<void>) =>
+    localAppRaw((socket) => {
+      void readUntil(socket, headEnd).then(() => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+        void die.then(() => setTimeout(() => socket.resetAndDestroy(), 30))
+      })
     })
-  })
   const modes = [
     { name: "Basic", version: "1.2.2", mode: "steal", request: stealMsg(legacyRequest({ port: 80 })), expected: ["HttpResponse 502"] },
     { name: "Framed", version: "1.3.0", mode: "steal", request: stealMsg(framedRequest({ port: 80 })), expected: ["HttpResponse 502"] },
@@ -115,14 +144,30 @@ describe("streaming and failures", () => {
   for (const m of modes) {
     it.scopedLive(`a dying app in ${m.name} mode: ${m.expected.join(", ") || "nothing sent"}, one attempt`, () =>
       Effect.gen(function*() {
-        const app = yield* dying
+        // Chunked: the app dies only once the head has reached the agent (Start, then Error);
+        // the other modes answer nothing before the body ends, so it dies at once.
+        const die = gate()
+        const app = yield* dying(die.opened)
         const b = yield* bench({ agentVersion: m.version })
         yield* b.subscribe({ port: 80, mode: m.mode, target: app.target })
+        if (m.name !== "Chunked") die.open()
         yield* b.agent.send(m.request)
-        if (m.expected.length > 0) expect((yield* collectResponse(b.agent)).map(d)).toEqual(m.expected)
+        if (m.name === "Chunked") {
+          const start = yield* b.agent.next()
+          die.open()
+          expect([start, ...(yield* collectResponse(b.agent))].map(d)).toEqual(m.expected)
+        } else if (m.expected.length > 0) {
+          expect((yield* collectResponse(b.agent)).map(d)).toEqual(m.expected)
+        }
+        // the request is over once it reached the app and its gateway has ended (retries happen
+        // inside the gateway, so the count of attempts is final then)
+        yield* waitUntil(
+          () => app.accepted() >= 1 && Effect.runSync(b.proxy.stats).gateways === 0,
+          PATIENCE,
+          "the request to reach the app and end"
+        )
         yield* b.agent.quiet(200)
         expect(app.accepted()).toBe(1)
-        expect((yield* b.proxy.stats).gateways).toBe(0)
       }), T)
   }
 
@@ -132,13 +177,16 @@ describe("streaming and failures", () => {
       const total = 2000 // 125 MiB if nothing pushed back
       let written = 0
       let stalled = 0
+      let waitingForDrain = false
       const app = yield* localAppHttp((_req, res) => {
         res.writeHead(200, { "content-length": String(chunk.length * total) })
         const pump = () => {
+          waitingForDrain = false
           while (written < total) {
             written++
             if (!res.write(chunk)) {
               stalled++
+              waitingForDrain = true
               res.once("drain", pump)
               return
             }
@@ -151,17 +199,26 @@ describe("streaming and failures", () => {
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.pause
       yield* b.agent.send(stealMsg(startV2({ port: 80 })))
-      yield* Effect.sleep(700)
-      const writtenWhilePaused = written
+      // Wait until the app is stalled: it waits for 'drain' and has written nothing more between
+      // two samples. The 250 ms is a sampling interval, not a deadline: a machine too busy to
+      // settle in it just samples again (an unbounded reader never settles: the test times out).
+      let writtenWhilePaused: number
+      for (;;) {
+        yield* waitUntil(() => waitingForDrain, PATIENCE, "the app to wait for drain")
+        const sample = written
+        yield* Effect.sleep(250)
+        if (waitingForDrain && written === sample) {
+          writtenWhilePaused = sample
+          break
+        }
+      }
       expect(stalled).toBeGreaterThan(0)
       // socket buffers + 16 ready frames + 4 queued messages: far below the whole body
       expect(writtenWhilePaused * chunk.length).toBeLessThan(24 * 1024 * 1024)
-      yield* Effect.sleep(300)
-      expect(written).toBe(writtenWhilePaused)
       yield* b.agent.resume
       let bytes = 0
       for (;;) {
-        const m = stolen(yield* b.agent.next(5000))
+        const m = stolen(yield* b.agent.next())
         if (m._tag === "HttpResponseChunked" && m.value._tag === "Start") {
           for (const f of m.value.value.internal_response.body) if (f._tag === "Data") bytes += f.value.length
           continue
@@ -172,7 +229,7 @@ describe("streaming and failures", () => {
         }
       }
       expect(bytes).toBe(chunk.length * total)
-    }), { timeout: 30_000 })
+    }), T)
 
   it.scopedLive("one slow app does not stall other connections", () =>
     Effect.gen(function*() {
@@ -258,15 +315,16 @@ describe("lifecycle", () => {
         mirrorMsg(dataMsg(9n, "mirror me"))
       ]
       for (const m of script) yield* b.agent.send(m)
-      yield* Effect.sleep(300)
-      tcpSockets[0]?.resetAndDestroy()
+      // the router handles messages in order: both raw connections accepted means all were routed
+      yield* waitUntil(() => tcpSockets.length === 2, PATIENCE, "both raw connections at the app")
+      tcpSockets[0]!.resetAndDestroy()
       for (const conn of [1n, 2n, 3n, 4n, 5n, 6n, 7n]) yield* b.agent.send(stealMsg(closeMsg(conn)))
       for (const conn of [8n, 9n]) yield* b.agent.send(mirrorMsg(closeMsg(conn)))
       yield* waitUntil(() => {
         const s = Effect.runSync(b.proxy.stats)
         return s.gateways === 0 && s.relays === 0 && s.fibers === 0 && s.connections === 0
-      }, 3000, "the proxy to be idle")
-      yield* waitUntil(() => httpApp.open() === 0 && tcpApp.open() === 0, 3000, `every local socket to close`).pipe(
+      }, PATIENCE, "the proxy to be idle")
+      yield* waitUntil(() => httpApp.open() === 0 && tcpApp.open() === 0, PATIENCE, `every local socket to close`).pipe(
         Effect.tapDefect(() => Effect.sync(() => console.log("open", httpApp.open(), tcpApp.open(), Effect.runSync(b.localHttp.stats))))
       )
       expect(Effect.runSync(b.localTcp.openConnections)).toBe(0)
@@ -282,9 +340,9 @@ describe("lifecycle", () => {
       yield* b.subscribe({ port: 81, mode: "steal", target: tcpApp.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 1n })))
       yield* b.agent.send(stealMsg(newConnectionV1(2n, 81)))
-      yield* waitUntil(() => app.accepted() === 1 && tcpApp.accepted() === 1, 2000, "both connections")
+      yield* waitUntil(() => app.accepted() === 1 && tcpApp.accepted() === 1, PATIENCE, "both connections")
       yield* b.reconnect()
-      yield* waitUntil(() => app.open() === 0 && tcpApp.open() === 0, 2000, "the local sockets to close")
+      yield* waitUntil(() => app.open() === 0 && tcpApp.open() === 0, PATIENCE, "the local sockets to close")
       const s = yield* b.proxy.stats
       expect([s.gateways, s.relays, s.fibers, s.connections]).toEqual([0, 0, 0, 0])
       expect(new Set([d(yield* b.agent.next()), d(yield* b.agent.next())])).toEqual(new Set(["PortSubscribe"]))

@@ -12,14 +12,26 @@ import * as Data from "effect/Data"
  * - `Forbidden`: an operator policy blocks stealing or mirroring this port.
  * - `UnsupportedFilter`: the HTTP filter uses a variant the agent's protocol version cannot
  *   decode; nothing was sent to the agent.
+ * - `Refused`: the agent refused the subscription with another error; `detail` is the agent's own
+ *   message (e.g. the regex compiler's for a path filter `(`), `cause` the decoded `ResponseError`.
+ *   Only this subscription fails; every other one keeps serving.
  * - `ModeConflict`: the port is already subscribed in the other mode (steal versus mirror).
+ * - `FilterUnencodable`: the filter cannot be encoded for the agent at all (e.g. nested deeper
+ *   than the codec's limit); nothing was sent to the agent.
  * - `ProxyFailed`: the proxy failed (see {@link IncomingProxyError}) before the agent answered.
  *
  * @since 0.1.0
  * @category errors
  */
 export class SubscribeError extends Data.TaggedError("SubscribeError")<{
-  readonly reason: "PortAlreadyStolen" | "Forbidden" | "UnsupportedFilter" | "ModeConflict" | "ProxyFailed"
+  readonly reason:
+    | "PortAlreadyStolen"
+    | "Forbidden"
+    | "UnsupportedFilter"
+    | "Refused"
+    | "ModeConflict"
+    | "FilterUnencodable"
+    | "ProxyFailed"
   readonly port: number
   readonly detail: string
   readonly cause?: unknown
@@ -31,20 +43,23 @@ export class SubscribeError extends Data.TaggedError("SubscribeError")<{
 }
 
 /**
- * The proxy (or one attachment of it to an agent connection) ended abnormally.
+ * The proxy (or one attachment of it to an agent connection) ended abnormally. A refused
+ * subscription never ends either: it fails its own `subscribe` call only (see {@link SubscribeError}).
  *
- * - `SubscriptionFailed`: the agent answered a subscription with an error other than
- *   `PortAlreadyStolen`/`Forbidden` (or `Forbidden` for an already confirmed port). Fatal: the
- *   proxy stops serving and refuses further subscriptions.
- * - `AgentLost`: the agent connection failed; everything in flight was cancelled. The proxy
- *   can be attached to a new connection, which re-sends every subscription.
+ * - `AgentLost`: the agent connection ended or failed; everything in flight was cancelled (local
+ *   connections closed, nothing more sent for them). From `attach`, the proxy can be attached to
+ *   a new connection, which re-sends every subscription. From `awaitFailure` of
+ *   `IncomingProxy.layer` (one connection, no reconnect), the proxy has stopped for good.
+ * - `AgentGaveUp`: the agent session stopped re-dialling (`IncomingProxy.layerSession`); `cause`
+ *   is the session's `AgentConnectionError` (reason `GaveUp`, whose `cause` is the last
+ *   connection error). The proxy has stopped for good.
  * - `AlreadyAttached`: `attach` was called while another connection is attached.
  *
  * @since 0.1.0
  * @category errors
  */
 export class IncomingProxyError extends Data.TaggedError("IncomingProxyError")<{
-  readonly reason: "SubscriptionFailed" | "AgentLost" | "AlreadyAttached"
+  readonly reason: "AgentLost" | "AgentGaveUp" | "AlreadyAttached"
   readonly detail: string
   readonly cause?: unknown
 }> {

@@ -12,14 +12,27 @@
  * the request variant).
  *
  * The proxy outlives agent connections: `attach` serves one connection until it ends; on loss
- * everything in flight is cancelled silently, and the next `attach` re-sends every subscription,
- * built for the protocol version published for the new connection.
+ * everything in flight is cancelled silently (the agent is gone, so nothing can be answered: the
+ * local connections of those requests are closed), and the next `attach` re-sends every
+ * subscription, built for the protocol version of the new connection (older or newer).
+ *
+ * Three ways to run it:
+ * - `layerSession`: attached to every connection of an `AgentSession` in turn (reconnecting);
+ *   `awaitFailure` fails with `AgentGaveUp` once the session gives up.
+ * - `layer`: attached to the one `AgentConnection` of the context; `awaitFailure` fails with
+ *   `AgentLost` when that connection ends (nothing reconnects).
+ * - `layerDetached` / `make`: call `attach` yourself, once per connection.
+ *
+ * A refused subscription fails its own `subscribe` call only; only a broken agent connection
+ * ends an attachment.
  *
  * @since 0.1.0
  */
-import type { AgentConnectionShape } from "@mirrord-effect/client/AgentConnection"
-import type { ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
+import type { AgentConnectionError, AgentConnectionShape, LiveAgentConnection } from "@mirrord-effect/client/AgentConnection"
 import { AgentConnection } from "@mirrord-effect/client/AgentConnection"
+import { AgentSession } from "@mirrord-effect/client/AgentSession"
+import type { ResponseMode } from "@mirrord-effect/protocol/ResponseMode"
+import type { SemVer } from "@mirrord-effect/protocol/Version"
 import { ProtocolVersion } from "@mirrord-effect/protocol/ProtocolVersion"
 import * as ProtocolVersionModule from "@mirrord-effect/protocol/ProtocolVersion"
 import * as Context from "effect/Context"
@@ -85,6 +98,8 @@ export interface IncomingProxyOptions {
  */
 export interface IncomingStats {
   readonly attached: boolean
+  /** Agent connections attached so far (the current one included). */
+  readonly attachments: number
   /** HTTP requests in flight. */
   readonly gateways: number
   /** Raw and upgraded connections being relayed. */
@@ -108,7 +123,8 @@ export interface IncomingStats {
 export interface IncomingProxyService {
   /**
    * Subscribes a remote port and waits for the agent's confirmation. Nothing is sent before the
-   * proxy is attached and the protocol version is known.
+   * proxy is attached and the protocol version is known. A refusal (`SubscribeError`, with the
+   * agent's own reason) fails this call only; every other subscription keeps serving.
    */
   readonly subscribe: (request: SubscriptionRequest) => Effect.Effect<Subscription, SubscribeError>
   /** `subscribe`, unsubscribed when the scope closes. */
@@ -116,12 +132,19 @@ export interface IncomingProxyService {
   /** Drops a handle; the port is unsubscribed at the agent when its last handle goes. */
   readonly unsubscribe: (subscription: Subscription) => Effect.Effect<void>
   /**
-   * Serves one agent connection until it ends (success), is lost (`AgentLost`) or the proxy
-   * fails (`SubscriptionFailed`). Interrupting it detaches.
+   * Serves one agent connection until it ends (success) or is lost (`AgentLost`), or the proxy
+   * has failed for good (its `awaitFailure` error). Interrupting it detaches. Subscriptions are
+   * (re-)sent once the version is known: the connection's own `negotiated` version when it is
+   * a `LiveAgentConnection`, else the first version published in `ProtocolVersion`.
    */
   readonly attach: (connection: AgentConnectionShape) => Effect.Effect<void, IncomingProxyError>
   readonly stats: Effect.Effect<IncomingStats>
-  /** Waits until the proxy has failed for good. */
+  /**
+   * Waits until the proxy has stopped for good: `AgentGaveUp` (`layerSession`), `AgentLost`
+   * (`layer`, when its one connection ends). Never fails for a detached proxy driven by `attach`.
+   * A program should wait on this instead of `Effect.never`, so that it exits (non-zero) with the
+   * reason rather than serving nothing.
+   */
   readonly awaitFailure: Effect.Effect<never, IncomingProxyError>
 }
 
@@ -153,15 +176,19 @@ const resolve = (options: IncomingProxyOptions): ResolvedOptions => ({
   badGatewayVersion: options.badGatewayVersion ?? PACKAGE_VERSION
 })
 
-/**
- * Builds a detached proxy; see {@link IncomingProxyService.attach}.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (
-  options: IncomingProxyOptions = {}
-): Effect.Effect<IncomingProxyService, never, Scope.Scope | ProtocolVersion | LocalHttp | LocalTcp> =>
+/** A proxy and the switch that stops it for good (used by the layers that own its connections). */
+interface ControlledProxy {
+  readonly service: IncomingProxyService
+  /** Fails `awaitFailure`, every pending and later `subscribe`, and the current attachment. */
+  readonly stop: (error: IncomingProxyError) => Effect.Effect<void>
+}
+
+const hasNegotiated = (connection: AgentConnectionShape): connection is LiveAgentConnection =>
+  "negotiated" in connection && Effect.isEffect((connection as LiveAgentConnection).negotiated)
+
+const makeControlled = (
+  options: IncomingProxyOptions
+): Effect.Effect<ControlledProxy, never, Scope.Scope | ProtocolVersion | LocalHttp | LocalTcp> =>
   Effect.gen(function*() {
     const versionRef = yield* ProtocolVersion
     const ctx: ProxyContext = {
@@ -175,6 +202,7 @@ export const make = (
     const failure = yield* Deferred.make<never, IncomingProxyError>()
     let current: Attachment | undefined
     let attaching = false
+    let attachments = 0
 
     const override = options.unsafeResponseModeOverride
     const responseMode = (variant: Parameters<typeof ProtocolVersionModule.responseMode>[0]) =>
@@ -182,11 +210,18 @@ export const make = (
         ? Effect.succeed(override)
         : Effect.provideService(ProtocolVersionModule.responseMode(variant), ProtocolVersion, versionRef)
 
-    const failProxy = (error: IncomingProxyError) =>
+    const stop = (error: IncomingProxyError) =>
       Effect.zipRight(Deferred.fail(failure, error), subscriptions.fail(error))
 
-    const serve = (connection: AgentConnectionShape): Effect.Effect<void, IncomingProxyError, Scope.Scope> =>
+    const lost = (cause: AgentConnectionError) =>
+      new IncomingProxyError({ reason: "AgentLost", detail: cause.message, cause })
+
+    const serve = (
+      connection: AgentConnectionShape,
+      version: Effect.Effect<SemVer, AgentConnectionError>
+    ): Effect.Effect<void, IncomingProxyError, Scope.Scope> =>
       Effect.gen(function*() {
+        attachments++
         const fibers = yield* FiberSet.make<void, never>()
         const attachment: Attachment = {
           send: (message) => Effect.catchAll(connection.send(message), () => Effect.interrupt),
@@ -202,24 +237,25 @@ export const make = (
         )
         yield* subscriptions.attach(attachment.post)
         yield* Effect.addFinalizer(() => subscriptions.detach)
-        // Subscriptions go out once the version of this connection is known.
-        yield* versionRef.changes.pipe(
-          Stream.filterMap((version) => version),
-          Stream.take(1),
-          Stream.runForEach(subscriptions.ready),
-          Effect.forkScoped
+        // Subscriptions go out once the version of this connection is known (a failed
+        // negotiation is a lost connection).
+        const subscribeWhenKnown = version.pipe(
+          Effect.mapError(lost),
+          Effect.flatMap(subscriptions.ready),
+          Effect.zipRight(Effect.never)
         )
         const router = Router.make(ctx, attachment, subscriptions, responseMode)
-        const routed = connection.messages.pipe(
-          Stream.mapError((cause) =>
-            new IncomingProxyError({ reason: "AgentLost", detail: cause.message, cause })
-          ),
-          Stream.runForEach(router.handle),
-          Effect.tapError((error) => (error.reason === "SubscriptionFailed" ? failProxy(error) : Effect.void))
-        )
-        // Another attachment may fail the proxy too; then this one stops as well.
-        yield* Effect.raceFirst(routed, Deferred.await(failure))
+        const routed = connection.messages.pipe(Stream.mapError(lost), Stream.runForEach(router.handle))
+        // The first to end, by success or failure, ends the attachment; a proxy stopped for good
+        // stops it as well.
+        yield* Effect.raceFirst(routed, Effect.raceFirst(subscribeWhenKnown, Deferred.await(failure)))
       })
+
+    const publishedVersion: Effect.Effect<SemVer> = Effect.provideService(
+      ProtocolVersionModule.awaitKnown,
+      ProtocolVersion,
+      versionRef
+    )
 
     const attach = (connection: AgentConnectionShape): Effect.Effect<void, IncomingProxyError> =>
       Effect.flatMap(Deferred.poll(failure), (failed) => {
@@ -230,7 +266,8 @@ export const make = (
           )
         }
         attaching = true
-        return Effect.scoped(serve(connection)).pipe(
+        const version = hasNegotiated(connection) ? connection.negotiated : publishedVersion
+        return Effect.scoped(serve(connection, version)).pipe(
           Effect.ensuring(Effect.sync(() => {
             attaching = false
           }))
@@ -241,6 +278,7 @@ export const make = (
       const attachment = current
       return {
         attached: attachment !== undefined,
+        attachments,
         gateways: ctx.counters.gateways,
         relays: ctx.counters.relays,
         connections: attachment === undefined
@@ -251,7 +289,7 @@ export const make = (
       }
     })
 
-    return {
+    const service: IncomingProxyService = {
       subscribe: subscriptions.subscribe,
       subscribeScoped: (request) =>
         Effect.acquireRelease(subscriptions.subscribe(request), subscriptions.unsubscribe),
@@ -259,8 +297,24 @@ export const make = (
       attach,
       stats,
       awaitFailure: Deferred.await(failure)
-    } satisfies IncomingProxyService
+    }
+    return { service, stop }
   })
+
+/**
+ * Builds a detached proxy; see {@link IncomingProxyService.attach}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: IncomingProxyOptions = {}
+): Effect.Effect<IncomingProxyService, never, Scope.Scope | ProtocolVersion | LocalHttp | LocalTcp> =>
+  Effect.map(makeControlled(options), (proxy) => proxy.service)
+
+/** Stops the proxy for good, and says so in the log (for programs that do not await the failure). */
+const stopLogged = (proxy: ControlledProxy, error: IncomingProxyError) =>
+  Effect.zipRight(Effect.logError(`the incoming proxy stopped: ${error.message}`), proxy.stop(error))
 
 /**
  * A proxy that is not attached to any agent yet (call `attach`, e.g. once per connection).
@@ -274,7 +328,10 @@ export const layerDetached = (
   Layer.scoped(IncomingProxy, make(options))
 
 /**
- * A proxy attached to the `AgentConnection` of the context for the layer's lifetime.
+ * A proxy attached to the `AgentConnection` of the context for the layer's lifetime; nothing
+ * reconnects. When that connection ends or is lost, the proxy stops for good: `awaitFailure`
+ * fails with `AgentLost` (its `cause` is the connection's error), and so does every pending and
+ * later `subscribe` (`ProxyFailed`). Use `layerSession` to survive agent loss.
  *
  * @since 0.1.0
  * @category layers
@@ -285,15 +342,76 @@ export const layer = (
   Layer.scoped(
     IncomingProxy,
     Effect.gen(function*() {
-      const proxy = yield* make(options)
+      const proxy = yield* makeControlled(options ?? {})
       const connection = yield* AgentConnection
-      yield* proxy.attach(connection).pipe(
-        Effect.catchAll((error) => Effect.logError(error.message)),
+      yield* proxy.service.attach(connection).pipe(
+        Effect.matchEffect({
+          onFailure: (error) => stopLogged(proxy, error),
+          onSuccess: () =>
+            stopLogged(proxy, new IncomingProxyError({ reason: "AgentLost", detail: "the agent connection ended" }))
+        }),
         Effect.forkScoped
       )
-      return proxy
+      return proxy.service
     })
   )
+
+/**
+ * A proxy attached to every connection of the `AgentSession` of the context in turn: on each
+ * (re)connection it re-subscribes every live subscription, built for that connection's
+ * negotiated version; requests in flight at a loss are cancelled (see the module doc). When the
+ * session gives up, the proxy stops for good: `awaitFailure` fails with `AgentGaveUp` (its
+ * `cause` is the session's `GaveUp` error; with reconnect disabled, `AgentLost` with the error
+ * that ended the connection), and so does every pending and later `subscribe` (`ProxyFailed`).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSession = (
+  options?: IncomingProxyOptions
+): Layer.Layer<IncomingProxy, never, AgentSession | ProtocolVersion | LocalHttp | LocalTcp> =>
+  Layer.scoped(
+    IncomingProxy,
+    Effect.gen(function*() {
+      const proxy = yield* makeControlled(options ?? {})
+      const session = yield* AgentSession
+      yield* session.connections.pipe(
+        Stream.runForEach((connection) =>
+          proxy.service.attach(connection).pipe(
+            // The session re-dials after a loss; the next connection arrives on the stream.
+            Effect.catchAll((error) => Effect.logWarning(`agent connection ended: ${error.message}`))
+          )
+        ),
+        Effect.matchEffect({
+          onFailure: (error) =>
+            stopLogged(
+              proxy,
+              new IncomingProxyError({
+                reason: error.reason === "GaveUp" ? "AgentGaveUp" : "AgentLost",
+                detail: error.message,
+                cause: error
+              })
+            ),
+          onSuccess: () =>
+            stopLogged(proxy, new IncomingProxyError({ reason: "AgentLost", detail: "the agent session ended" }))
+        }),
+        Effect.forkScoped
+      )
+      return proxy.service
+    })
+  )
+
+/**
+ * Waits until the proxy of the context has stopped for good, and fails with the reason; see
+ * {@link IncomingProxyService.awaitFailure}. Run a program with it instead of `Effect.never`.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const awaitFailure: Effect.Effect<never, IncomingProxyError, IncomingProxy> = Effect.flatMap(
+  IncomingProxy,
+  (proxy) => proxy.awaitFailure
+)
 
 /**
  * @since 0.1.0

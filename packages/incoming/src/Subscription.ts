@@ -105,6 +105,7 @@ export const unsupportedFilterVariant = (
  *   `PortSubscribe(port)` with a warning (the filter is ignored, as mirrord does).
  *
  * A filter variant the agent cannot decode fails with `SubscribeError{reason:"UnsupportedFilter"}`.
+ * Whatever this returns as `Left` fails that `subscribe` call only.
  *
  * @since 0.1.0
  * @category constructors
@@ -138,6 +139,8 @@ export const subscribeMessage = (
     }
   }
   if (filter !== undefined) {
+    // A filter the codec cannot encode at all (e.g. nested beyond its depth limit) belongs here,
+    // before anything else looks at it: `SubscribeError` reason `FilterUnencodable`.
     const bad = unsupportedFilterVariant(filter, version)
     if (bad !== undefined) return refuse(bad)
   }

@@ -23,7 +23,10 @@ export interface AgentSession {
   /** Every message received so far (after the handshake). */
   readonly received: Array<ClientMessage>
   readonly send: (message: DaemonMessage) => Effect.Effect<void>
-  /** The next message; dies after `timeout` (default 3 s) or on bytes the agent cannot decode. */
+  /**
+   * The next message; dies after `timeout` or on bytes the agent cannot decode. The default (60 s)
+   * is no shorter than a test's own timeout: a busy machine must not fail a test by a deadline.
+   */
   readonly next: (timeout?: Duration.DurationInput) => Effect.Effect<ClientMessage>
   /** Dies if a message arrives within `duration`. */
   readonly quiet: (duration: Duration.DurationInput) => Effect.Effect<void>
@@ -88,7 +91,7 @@ const session = (socket: net.Socket, agentVersion: string, echo: boolean): Effec
       agentVersion,
       received,
       send: (message) => Effect.sync(() => void write(message)),
-      next: (timeout = Duration.seconds(3)) =>
+      next: (timeout = Duration.seconds(60)) =>
         Queue.take(queue).pipe(
           Effect.timeoutFail({ duration: timeout, onTimeout: () => "no message from the proxy in time" }),
           Effect.flatMap((r) => (Either.isLeft(r) ? Effect.fail(r.left) : Effect.succeed(r.right))),

@@ -246,7 +246,7 @@ export const make = (
   const daemonTcp = (mode: SubscriptionMode, message: DaemonTcp): Effect.Effect<void, IncomingProxyError> => {
     switch (message._tag) {
       case "SubscribeResult":
-        return subscriptions.agentResponded(message.value)
+        return subscriptions.agentResponded(message.value, mode)
       case "HttpRequest":
         return startRequest(
           mode,

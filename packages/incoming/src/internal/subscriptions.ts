@@ -7,6 +7,11 @@
  * Several handles may share a port (the newest is active and receives traffic; when it goes,
  * the previous one is active again), as the intproxy's active and queued sources do.
  *
+ * Failure isolation: an agent refusal fails the subscription it answers and nothing else. Most
+ * refusals name their port; one that does not (e.g. `Remote(BadHttpFilterExRegex)`, which names
+ * the filter) is matched by its filter, else to the oldest unanswered subscription on its channel
+ * (the agent answers each channel's subscriptions in the order they were sent).
+ *
  * @internal
  */
 import type { ClientMessage, ResponseError } from "@mirrord-effect/protocol/Message"
@@ -15,9 +20,12 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { IncomingProxyError, SubscribeError } from "../IncomingError.js"
+import type { IncomingProxyError } from "../IncomingError.js"
+import { SubscribeError } from "../IncomingError.js"
+import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import type { Subscription, SubscriptionMode, SubscriptionRequest } from "../Subscription.js"
 import { subscribeMessage, unsubscribeMessage } from "../Subscription.js"
+import { describeRefusal, refusedFilter } from "./agentRefusal.js"
 
 interface PortEntry {
   readonly port: number
@@ -27,6 +35,8 @@ interface PortEntry {
   /** The source whose request built the agent message (the first one). */
   readonly request: SubscriptionRequest
   sent: boolean
+  /** Order of sending on the current link (matches refusals that name no port). */
+  sentSeq: number
   confirmed: boolean
   readonly waiters: Map<number, Deferred.Deferred<void, SubscribeError>>
 }
@@ -57,7 +67,11 @@ export interface Subscriptions {
   readonly ready: (version: SemVer) => Effect.Effect<void>
   /** The link is gone: every subscription becomes unconfirmed and unsent. */
   readonly detach: Effect.Effect<void>
-  readonly agentResponded: (result: SubscribeResult) => Effect.Effect<void, IncomingProxyError>
+  /**
+   * The agent's `SubscribeResult` on the channel of `mode`: settles the subscription it answers.
+   * Never fails: a refusal fails that subscription's `subscribe` only.
+   */
+  readonly agentResponded: (result: SubscribeResult, mode?: SubscriptionMode) => Effect.Effect<void>
   /** The proxy failed: pending and later subscriptions fail. */
   readonly fail: (error: IncomingProxyError) => Effect.Effect<void>
   readonly info: () => ReadonlyArray<SubscriptionInfo>
@@ -81,6 +95,7 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
   const lock = yield* Effect.makeSemaphore(1)
   const entries = new Map<number, PortEntry>()
   let nextId = 1
+  let nextSentSeq = 1
   let link: { readonly send: (message: ClientMessage) => Effect.Effect<void>; version: SemVer | undefined } | undefined
   let failed: IncomingProxyError | undefined
 
@@ -92,7 +107,11 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
   const remove = (entry: PortEntry, error: SubscribeError): Effect.Effect<void> =>
     Effect.suspend(() => {
       if (entries.get(entry.port) === entry) entries.delete(entry.port)
-      return settle(entry, Either.left(error))
+      // Nobody waits when a subscription confirmed on an earlier connection is refused on re-send.
+      const unnoticed = entry.waiters.size === 0
+        ? Effect.logError(`port ${entry.port} is no longer subscribed (${entry.mode}): ${error.detail}`)
+        : Effect.void
+      return Effect.zipRight(unnoticed, settle(entry, Either.left(error)))
     })
 
   /** Sends the subscribe message of `entry` if the link is ready; refuses it if it cannot be built. */
@@ -102,6 +121,7 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
       const built = subscribeMessage(entry.request, Option.some(link.version))
       if (Either.isLeft(built)) return remove(entry, built.left)
       entry.sent = true
+      entry.sentSeq = nextSentSeq++
       const send = link.send
       return Effect.zipRight(
         built.right.warning === undefined ? Effect.void : Effect.logWarning(built.right.warning),
@@ -130,6 +150,7 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
           sources: [],
           request,
           sent: false,
+          sentSeq: 0,
           confirmed: false,
           waiters: new Map()
         }
@@ -197,10 +218,21 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
     }
   }))
 
-  const agentResponded = (result: SubscribeResult): Effect.Effect<void, IncomingProxyError> =>
-    lock.withPermits(1)(Effect.suspend((): Effect.Effect<void, IncomingProxyError> => {
+  /** Subscriptions sent on this link and not answered yet, oldest first. */
+  const unanswered = (mode: SubscriptionMode | undefined): Array<PortEntry> =>
+    [...entries.values()]
+      .filter((e) => e.sent && !e.confirmed && (mode === undefined || e.mode === mode))
+      .sort((a, b) => a.sentSeq - b.sentSeq)
+
+  const entryFor = (port: number, mode: SubscriptionMode | undefined): PortEntry | undefined => {
+    const entry = entries.get(port)
+    return entry === undefined || (mode !== undefined && entry.mode !== mode) ? undefined : entry
+  }
+
+  const agentResponded = (result: SubscribeResult, mode?: SubscriptionMode): Effect.Effect<void> =>
+    lock.withPermits(1)(Effect.suspend((): Effect.Effect<void> => {
       if (result._tag === "Ok") {
-        const entry = entries.get(result.value)
+        const entry = entryFor(result.value, mode)
         if (entry === undefined || entry.confirmed) return Effect.void
         entry.confirmed = true
         return settle(entry, Either.right(undefined))
@@ -208,12 +240,12 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
       const error = result.value
       switch (error._tag) {
         case "PortAlreadyStolen": {
-          const entry = entries.get(error.value)
+          const entry = entryFor(error.value, mode)
           // A late refusal of a confirmed subscription is ignored (intproxy `with_double_response`).
           if (entry === undefined || entry.confirmed) return Effect.void
           return remove(
             entry,
-            new SubscribeError({ reason: "PortAlreadyStolen", port: entry.port, detail: "another client steals this port", cause: error })
+            new SubscribeError({ reason: "PortAlreadyStolen", port: entry.port, detail: describeRefusal(error), cause: error })
           )
         }
         case "Forbidden":
@@ -222,30 +254,25 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
           if (target === undefined) {
             return Effect.logWarning(`the agent reported a policy block unrelated to incoming traffic: ${error.blocked_action._tag}`)
           }
-          const entry = entries.get(target.port)
+          const entry = entryFor(target.port, target.mode)
           if (entry === undefined) return Effect.void
-          const detail = `blocked by policy ${error.policy_name ?? "(unnamed)"}${
-            error._tag === "ForbiddenWithReason" ? `: ${error.reason}` : ""
-          }`
           if (entry.confirmed) {
-            return Effect.fail(
-              new IncomingProxyError({
-                reason: "SubscriptionFailed",
-                detail: `the confirmed subscription of port ${entry.port} was ${detail}`,
-                cause: error
-              })
-            )
+            return Effect.logWarning(`ignoring a late refusal of the confirmed subscription of port ${entry.port}: ${describeRefusal(error)}`)
           }
-          return remove(entry, new SubscribeError({ reason: "Forbidden", port: entry.port, detail, cause: error }))
+          return remove(entry, new SubscribeError({ reason: "Forbidden", port: entry.port, detail: describeRefusal(error), cause: error }))
         }
-        default:
-          return Effect.fail(
-            new IncomingProxyError({
-              reason: "SubscriptionFailed",
-              detail: `the agent refused a subscription with ${error._tag}`,
-              cause: error
-            })
-          )
+        default: {
+          const candidates = unanswered(mode)
+          const named = refusedFilter(error)
+          const entry = (named === undefined
+            ? undefined
+            : candidates.find((e) => e.request.filter !== undefined && sameFilter(e.request.filter, named))) ??
+            candidates[0]
+          if (entry === undefined) {
+            return Effect.logWarning(`the agent refused a subscription that is no longer pending: ${describeRefusal(error)}`)
+          }
+          return remove(entry, new SubscribeError({ reason: "Refused", port: entry.port, detail: describeRefusal(error), cause: error }))
+        }
       }
     }))
 
@@ -267,3 +294,19 @@ export const make: Effect.Effect<Subscriptions> = Effect.gen(function*() {
 
   return { subscribe, unsubscribe, lookup, attach, ready, detach, agentResponded, fail, info } satisfies Subscriptions
 })
+
+/** Structural equality of two filters (the agent echoes the filter it could not compile). */
+const sameFilter = (a: HttpFilter, b: HttpFilter): boolean => {
+  switch (a._tag) {
+    case "Composite":
+      return b._tag === "Composite" && a.all === b.all && a.filters.length === b.filters.length &&
+        a.filters.every((f, i) => sameFilter(f, b.filters[i]!))
+    case "Method":
+      return b._tag === "Method" && a.value._tag === b.value._tag &&
+        (a.value._tag !== "Other" || (b.value._tag === "Other" && a.value.value === b.value.value))
+    case "Body":
+      return b._tag === "Body" && a.value.query === b.value.query && a.value.matches === b.value.matches
+    default:
+      return a._tag === b._tag && a.value === (b as { readonly value: unknown }).value
+  }
+}
