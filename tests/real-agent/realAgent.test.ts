@@ -268,6 +268,20 @@ describe.skipIf(skipReason !== undefined).sequential("real agents", () => {
             expect((await curl(group.network, "/again")).stdout).toBe("app GET /again\n")
           })
         })
+        it("the agent restarted: one reconnecting proxy (AgentSession.layer + IncomingProxy.layerSession) steals again", async () => {
+          await runSession(group, agent, { remotePort: 80, mode: "steal", filter: { _tag: "Path", value: "^/" }, reconnect: true }, async (developer) => {
+            await developer.log.waitForEvent({ ev: "session", status: "Connected" })
+            expect((await curl(group.network, "/before-restart")).stdout).toBe("app GET /before-restart\n")
+            await group.agent.stop()
+            await developer.log.waitForEvent({ ev: "session", status: "Reconnecting" })
+            if (podRules(group.network).length > 0) flushPodRules(group.network)
+            group.agent = await startAgent(group.network, agent)
+            await developer.log.waitForEvent({ ev: "resubscribed" })
+            expect((await curl(group.network, "/after-restart")).stdout).toBe("app GET /after-restart\n")
+            const connected = developer.log.events().filter((e) => e.ev === "session" && e.status === "Connected")
+            expect(connected.map((e) => e.version)).toEqual([agent.protocol, agent.protocol])
+          })
+        })
       })
 
       describe.sequential("filters, mirror, raw TCP", () => {

@@ -14,6 +14,7 @@
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
+import * as AgentSession from "@mirrord-effect/client/AgentSession"
 import * as Diagnosis from "@mirrord-effect/client/Diagnosis"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
@@ -23,10 +24,13 @@ import type { ClientMessage, DaemonMessage } from "@mirrord-effect/protocol/Mess
 import { ProtocolVersion } from "@mirrord-effect/protocol/ProtocolVersion"
 import type { HttpFilter, LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
 import * as Version from "@mirrord-effect/protocol/Version"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
@@ -50,6 +54,12 @@ export interface Config {
    * that failed after its head, to record what the agent does with each candidate.
    */
   readonly failureSequence?: FailureSequenceName | undefined
+  /**
+   * One proxy across agent restarts: `AgentSession.layer` (re-dials) + `IncomingProxy.layerSession`
+   * (re-subscribes on every connection). Prints `session` events for the status stream and
+   * `resubscribed` when the subscription is confirmed on a new connection.
+   */
+  readonly reconnect?: boolean | undefined
 }
 
 const emit = (event: Record<string, unknown>) => {
@@ -251,6 +261,44 @@ const openSession = (config: Config, ports: { readonly app: number; readonly ech
     return session
   })
 
+/** A reconnecting session: no connection wrapper here, the layers own the connections. */
+const openReconnectingSession = (config: Config, ports: { readonly app: number; readonly echo: number }) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const layer = IncomingProxy.layerSession().pipe(
+      Layer.provideMerge(AgentSession.layer({ address: config.agent, reconnect: { initialDelay: "100 millis", maxDelay: "1 second", maxAttempts: 200 } })),
+      Layer.provide(Layer.mergeAll(
+        LocalHttp.layer(),
+        LocalTcp.layer(),
+        Layer.succeed(AgentConnection.SocketConnector, connector)
+      ))
+    )
+    const context = yield* Layer.buildWithScope(layer, scope)
+    const session = Context.get(context, AgentSession.AgentSession)
+    const proxy = Context.get(context, IncomingProxy.IncomingProxy)
+    let connections = 0
+    yield* session.status.pipe(
+      Stream.runForEach((status) =>
+        Effect.gen(function*() {
+          emit({ ev: "session", status: status._tag, ...(status._tag === "Connected" ? { version: Version.format(status.version) } : {}) })
+          if (status._tag !== "Connected") return
+          connections++
+          if (connections === 1) return
+          // after a reconnect: the proxy re-subscribes; report when the agent confirmed it
+          yield* proxy.stats.pipe(
+            Effect.repeat({ until: (stats) => stats.subscriptions.every((sub) => sub.confirmed), schedule: Schedule.spaced("20 millis") })
+          )
+          emit({ ev: "resubscribed" })
+        })
+      ),
+      Effect.forkIn(scope)
+    )
+    const target = { host: "127.0.0.1", port: config.target === "echo" ? ports.echo : ports.app }
+    const subscription = yield* proxy.subscribe({ port: config.remotePort, mode: config.mode, filter: config.filter, target })
+    emit({ ev: "subscribed" })
+    return { scope, subscription, proxy }
+  })
+
 const main = (initial: Config | undefined) =>
   Effect.gen(function*() {
     const ports = { app: yield* listen(app), echo: yield* listen(echo) }
@@ -258,8 +306,15 @@ const main = (initial: Config | undefined) =>
     const sequence: { current: FailureSequenceName | undefined } = { current: undefined }
     let session: Session | undefined
 
+    let reconnecting: Scope.CloseableScope | undefined
     const connect = (config: Config) =>
       Effect.gen(function*() {
+        if (config.reconnect === true) {
+          const exit = yield* Effect.exit(openReconnectingSession(config, ports))
+          if (Exit.isSuccess(exit)) reconnecting = exit.value.scope
+          else emit({ ev: "fatal", detail: String(Exit.causeOption(exit)) })
+          return
+        }
         const exit = yield* Effect.exit(openSession(config, ports, sequence))
         if (Exit.isSuccess(exit)) session = exit.value
         else emit({ ev: "fatal", detail: String(Exit.causeOption(exit)) })
@@ -268,6 +323,11 @@ const main = (initial: Config | undefined) =>
       Effect.gen(function*() {
         const current = session
         session = undefined
+        if (reconnecting !== undefined) {
+          const scope = reconnecting
+          reconnecting = undefined
+          yield* Scope.close(scope, Exit.void)
+        }
         if (current !== undefined) {
           yield* Fiber.interrupt(current.attached)
           yield* Scope.close(current.scope, Exit.void)
