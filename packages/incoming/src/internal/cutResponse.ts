@@ -2,13 +2,16 @@
  * What we send when a Chunked response cannot be completed after its head went out (the app
  * died or timed out mid-body, or the proxy is shutting down with the request in flight).
  *
- * `ChunkedResponse::Error` alone is not enough: the agent drops its body channel, which hyper
- * treats as the clean end of the body, so the client sees a complete (truncated) response. The
- * messages here must make the agent abort the client's connection instead, so the client sees
- * an incomplete transfer, as it would without mirrord.
- *
- * The sequence is decided against the real agents (tests/real-agent): see the README's
- * "failed responses" section for what each agent era does with it.
+ * `ChunkedResponse::Error` alone, on purpose. Tried against the real agents 3.108.0 (1.8.1) and
+ * 3.250.0 (1.29.0) (tests/real-agent, "failure sequences"): no message sequence makes them abort
+ * the client's connection. Error, ConnectionUnsubscribe, either order of both, and a Trailers
+ * frame before Error all end in the same place: the agent drops its body sender, which hyper
+ * treats as the clean end of a chunked body (`0\r\n\r\n`, curl exit 0). Only a response whose
+ * head carried a `content-length` is seen cut (hyper aborts the short body: curl exit 18).
+ * `ConnectionUnsubscribe` also has a cost: a 1.8.x agent then passes the rest of that kept-alive
+ * client connection to the pod instead of stealing it. So we send only what every agent era
+ * reads as "this response failed". See the README, "What each agent era does with a failed
+ * response".
  *
  * @internal
  */
@@ -16,6 +19,5 @@ import type { LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
 
 /** The messages that end a Chunked response that failed after `Start`. @internal */
 export const cutResponse = (ids: { readonly connection_id: bigint; readonly request_id: number }): ReadonlyArray<LayerTcpSteal> => [
-  { _tag: "HttpResponseChunked", value: { _tag: "Error", value: { connection_id: ids.connection_id, request_id: ids.request_id } } },
-  { _tag: "ConnectionUnsubscribe", value: ids.connection_id }
+  { _tag: "HttpResponseChunked", value: { _tag: "Error", value: { connection_id: ids.connection_id, request_id: ids.request_id } } }
 ]
