@@ -1,7 +1,8 @@
 /**
- * Cut responses (issue 11): a Chunked response that fails after its head ends with the messages
- * of `cutResponse` (ChunkedResponse::Error, then ConnectionUnsubscribe for the connection), so
- * the agent aborts the client's connection instead of ending the body cleanly. Checked end to
+ * Failed responses (issue 11): a Chunked response that fails after its head ends with the
+ * messages of `cutResponse` — `ChunkedResponse::Error` alone, the only ending every agent era reads
+ * as "this response failed" (tests/real-agent shows no sequence makes a real agent abort the
+ * client's connection; `ConnectionUnsubscribe` would hand a 1.8.x client's connection to the pod). Checked end to
  * end: a real IncomingProxy, a real AgentConnection over TCP, agent-sim as the agent (recording
  * what reaches it, in order), and a raw local app that fails on cue.
  */
@@ -113,7 +114,7 @@ const awaitSent = (sim: AgentSim.AgentSim, connectionId: bigint, n: number) =>
   })
 
 describe("cut responses reach the agent (agent-sim 1.29.0)", () => {
-  it.scopedLive("the app dies mid-body: Start, then Error and ConnectionUnsubscribe, in that order", () =>
+  it.scopedLive("the app dies mid-body: Start, then Error, and nothing more for that connection", () =>
     Effect.gen(function*() {
       const { app, cue } = yield* halfAnsweringApp((socket) => socket.resetAndDestroy())
       const sim = yield* AgentSim.make({ version: "1.29.0", record: true })
@@ -121,8 +122,8 @@ describe("cut responses reach the agent (agent-sim 1.29.0)", () => {
       const { events, head } = yield* requestUntilHead(sim)
       expect(head.variant).toBe("HttpResponseChunked")
       yield* cue
-      const sent = yield* awaitSent(sim, head.connectionId, 3)
-      expect(sent).toEqual(["Start", "Error", "ConnectionUnsubscribe"])
+      const sent = yield* awaitSent(sim, head.connectionId, 2)
+      expect(sent).toEqual(["Start", "Error"])
       // the client's response ends in an error, never a clean end
       const result = yield* Fiber.join(events)
       const ended = result._tag === "Right" ? [...result.right].map((e) => e._tag) : ["failed"]
@@ -139,8 +140,8 @@ describe("cut responses reach the agent (agent-sim 1.29.0)", () => {
       expect(head.variant).toBe("HttpResponseChunked")
       // the app never finishes; the proxy stops serving the connection
       yield* Scope.close(proxyScope, Exit.void)
-      const sent = yield* awaitSent(sim, head.connectionId, 3)
-      expect(sent).toEqual(["Start", "Error", "ConnectionUnsubscribe"])
+      const sent = yield* awaitSent(sim, head.connectionId, 2)
+      expect(sent).toEqual(["Start", "Error"])
     }), T)
 
   it.scopedLive("the agent closes the connection itself: nothing more is sent for it", () =>

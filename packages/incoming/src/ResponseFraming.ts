@@ -8,9 +8,9 @@
  *   (so the agent can finish the response at once, e.g. gRPC trailers-only answers); otherwise
  *   `ChunkedResponse::Start` with the frames ready so far, then `Body` batches of whatever is
  *   ready, the last one with `is_last: true`. A body failure after Start *cuts* the response:
- *   the messages of {@link cutMessages} (`ChunkedResponse::Error`, then `ConnectionUnsubscribe`
- *   for the connection, so the agent aborts the client's connection instead of ending the body
- *   cleanly). Frames that were ready together with the failure are dropped.
+ *   the messages of {@link cutMessages} (`ChunkedResponse::Error`: what every agent era reads as
+ *   "this response failed"; see internal/cutResponse.ts for what real agents do with it). Frames
+ *   that were ready together with the failure are dropped.
  *
  * A failure before any message went out is the caller's (it can still answer with a 502 or
  * retry); once a message is out, a failure ends the response with the cut and nothing more.
