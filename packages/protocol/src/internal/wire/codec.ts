@@ -5,7 +5,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { Reader } from "./reader.js"
-import { InvalidSignal } from "./reader.js"
+import { DEFAULT_MAX_DEPTH, InvalidSignal } from "./reader.js"
 import type { FieldsAccess } from "./specialize.js"
 import { specialize } from "./specialize.js"
 import type { Writer } from "./writer.js"
@@ -263,7 +263,9 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
       try {
         return payloads[i]!.read(r)
       } catch (e) {
-        if (e instanceof InvalidSignal) e.path.unshift(`${typeName}::${variants[i]!.name}`)
+        // innermost first while unwinding (a push, not an unshift: deep values make long paths);
+        // decodeOne reverses it once
+        if (e instanceof InvalidSignal) e.path.push(`${typeName}::${variants[i]!.name}`)
         throw e
       }
     },
@@ -349,7 +351,7 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
 // ---------------------------------------------------------------------------------------------
 // generic containers
 
-/** A recursive reference (HttpFilter::Composite). @internal */
+/** A reference resolved on first use: breaks import cycles between message modules. @internal */
 export const lazy = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
   let c: Codec<A> | undefined
   const get = () => (c ??= f())
@@ -361,6 +363,97 @@ export const lazy = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
     toCanon: (a) => get().toCanon(a),
     fromCanon: (j, p) => get().fromCanon(j, p),
     visitTags: (a, f) => get().visitTags(a, f),
+    makeSchema: () => Schema.suspend(() => get().schema)
+  })
+}
+
+/**
+ * Thrown when a value being encoded (or converted) nests recursive values beyond
+ * `encodeDepth.max`; turned into an `EncodeError` at the public boundary. @internal
+ */
+export class TooDeepSignal {
+  constructor(readonly typeName: string, readonly maxDepth: number) {}
+}
+
+/**
+ * The nesting of recursive values in the value being encoded. `size`, `write`, `visitTags` and
+ * the canonical conversions take no reader to carry it, and run synchronously: one module-level
+ * counter serves them all (restored on every exit, thrown or not). @internal
+ */
+export const encodeDepth = { current: 0, max: DEFAULT_MAX_DEPTH }
+
+/** A JavaScript stack overflow (V8: "Maximum call stack size exceeded"). @internal */
+export const isStackOverflow = (e: unknown): boolean =>
+  e instanceof RangeError && /call stack/i.test(e.message)
+
+/**
+ * A recursive reference (`HttpFilter::Composite` holds `HttpFilter`s): every use nests one level,
+ * and more than the limit is rejected — `TooDeep` on decode (the reader's `maxDepth`), a
+ * `TooDeepSignal` on encode and conversion (`encodeDepth.max`) — long before the JavaScript
+ * stack or a real agent's (≈ 4,600 levels) would give out. @internal
+ */
+export const recursive = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
+  let c: Codec<A> | undefined
+  const get = () => (c ??= f())
+  const enter = (): void => {
+    if (++encodeDepth.current > encodeDepth.max) {
+      encodeDepth.current--
+      throw new TooDeepSignal(typeName, encodeDepth.max)
+    }
+  }
+  return make<A>({
+    typeName,
+    size: (a) => {
+      enter()
+      try {
+        return get().size(a)
+      } finally {
+        encodeDepth.current--
+      }
+    },
+    write: (w, a) => {
+      enter()
+      try {
+        get().write(w, a)
+      } finally {
+        encodeDepth.current--
+      }
+    },
+    read: (r) => {
+      if (++r.depth > r.maxDepth) {
+        return r.invalid("TooDeep", r.pos, `${typeName} nested deeper than ${r.maxDepth} levels`)
+      }
+      const value = get().read(r)
+      r.depth--
+      return value
+    },
+    toCanon: (a) => {
+      enter()
+      try {
+        return get().toCanon(a)
+      } finally {
+        encodeDepth.current--
+      }
+    },
+    fromCanon: (j, p) => {
+      if (encodeDepth.current >= encodeDepth.max) {
+        return canonFail(p, `${typeName} nested deeper than ${encodeDepth.max} levels`)
+      }
+      enter()
+      try {
+        return get().fromCanon(j, p)
+      } finally {
+        encodeDepth.current--
+      }
+    },
+    visitTags: (a, f) => {
+      enter()
+      try {
+        get().visitTags(a, f)
+      } finally {
+        encodeDepth.current--
+      }
+    },
     makeSchema: () => Schema.suspend(() => get().schema)
   })
 }
