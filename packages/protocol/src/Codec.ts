@@ -50,6 +50,12 @@ export interface DecodeOptions {
    * this are `Invalid` (reason `TooDeep`, offset of the first value too deep); default 4,096
    */
   readonly maxDepth?: number
+  /**
+   * how `decoderFor(version)` validates HTTP values: `"era"` (default) as the `http` crate of
+   * that version did (see `HttpValidation`), `"newest"` as 1.29.0's does — the version then only
+   * limits the enum variants (for bytes a 1.29 encoder produced, e.g. the shared vectors)
+   */
+  readonly httpValidation?: "era" | "newest"
 }
 
 /**
@@ -123,7 +129,9 @@ const makeDecoder = <R extends Root>(
   const max = options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
   const limits = version === undefined ? undefined : limitsFor(version)
-  const era: HttpEra = version === undefined ? NEWEST_HTTP_ERA : httpEraFor(version)
+  const era: HttpEra = version === undefined || options?.httpValidation === "newest"
+    ? NEWEST_HTTP_ERA
+    : httpEraFor(version)
   return {
     root: rootName,
     version,

@@ -62,8 +62,10 @@ export const decodeOne = <A>(
   maxDepth: number,
   era: HttpEra
 ): RawDecodeResult<A> => {
-  const r = new Reader(buf, offset, end, maxMessageBytes, variantLimits, maxDepth, era)
+  let r: Reader | undefined
   try {
+    // inside the try: with a caller's stack at its very end, even this may overflow
+    r = new Reader(buf, offset, end, maxMessageBytes, variantLimits, maxDepth, era)
     const message = codec.read(r)
     return { _tag: "Complete", message, bytesConsumed: r.pos - offset }
   } catch (e) {
@@ -85,13 +87,13 @@ export const decodeOne = <A>(
       return {
         _tag: "Invalid",
         reason: "TooDeep",
-        offset: r.pos - offset,
-        detail: `nested ${r.depth} levels deep when the JavaScript stack ran out (limit ${maxDepth})`,
+        offset: (r?.pos ?? offset) - offset,
+        detail: `the JavaScript stack left to the decoder ran out (limit ${maxDepth} levels)`,
         path: []
       }
     }
     // a bug in a codec must not escape as a throw either
-    return { _tag: "Invalid", reason: "Internal", offset: r.pos - offset, detail: String(e), path: [] }
+    return { _tag: "Invalid", reason: "Internal", offset: (r?.pos ?? offset) - offset, detail: String(e), path: [] }
   }
 }
 
