@@ -1,5 +1,5 @@
 /**
- * `HttpFilter` decoded, sized, encoded and visited without recursion: the one recursive type of
+ * `HttpFilter` decoded, sized, encoded, visited and converted without recursion: the one recursive type of
  * the protocol, nested as deep as outside input (bytes, a user's filter) makes it. With an
  * explicit stack the nesting accepted (`maxDepth`, 4,096 by default) never depends on the
  * JavaScript stack a caller left: recursive code ran out at ≈ 1,900 levels in cold code.
@@ -7,8 +7,8 @@
  * enum's own codec, so variant limits, validation and error paths stay the DSL's.
  * @internal
  */
-import type { EnumDef, TagVisitor } from "../wire/codec.js"
-import { encodeDepth, TooDeepSignal } from "../wire/codec.js"
+import type { EnumDef, Json, TagVisitor } from "../wire/codec.js"
+import { canonFail, encodeDepth, TooDeepSignal } from "../wire/codec.js"
 import type { Reader } from "../wire/reader.js"
 import { InvalidSignal } from "../wire/reader.js"
 import type { Writer } from "../wire/writer.js"
@@ -103,6 +103,8 @@ export const iterativeHttpFilterEncoding = (
     readonly size: (a: HttpFilter) => number
     readonly write: (w: Writer, a: HttpFilter) => void
     readonly visitTags: (a: HttpFilter, f: TagVisitor) => void
+    readonly toCanon: (a: HttpFilter) => Json
+    readonly fromCanon: (j: unknown, path: string) => HttpFilter
   }
 ) => ({
   size: (a: HttpFilter): number => {
@@ -125,5 +127,58 @@ export const iterativeHttpFilterEncoding = (
     walk(a, (filter) => {
       if (filter._tag === "Composite") f(def, compositeIndex)
       else other.visitTags(filter, f)
-    })
+    }),
+  // canonical JSON: each Composite's object is made first, its filters fill their slots later
+  toCanon: (a: HttpFilter): Json => {
+    const top: Array<Json> = [null]
+    const slots: Array<Array<Json>> = [top]
+    const indices: Array<number> = [0]
+    const pending: Array<HttpFilter> = []
+    walk(a, (filter) => pending.push(filter))
+    // `walk` visits in pre-order: a Composite comes right before its filters
+    for (const filter of pending) {
+      const slot = slots.pop()!
+      const index = indices.pop()!
+      if (filter._tag !== "Composite") {
+        slot[index] = other.toCanon(filter)
+        continue
+      }
+      const children = (filter as Composite).filters
+      const filters: Array<Json> = new Array(children.length)
+      slot[index] = { $: "Composite", all: (filter as Composite).all, filters }
+      for (let i = children.length - 1; i >= 0; i--) {
+        slots.push(filters)
+        indices.push(i)
+      }
+    }
+    return top[0]!
+  },
+  fromCanon: (json: unknown, path: string): HttpFilter => {
+    // [json, its path, its level, the array its value goes to, at which index]
+    const top: Array<HttpFilter | undefined> = [undefined]
+    const pending: Array<readonly [unknown, string, number, Array<HttpFilter | undefined>, number]> = [
+      [json, path, encodeDepth.current, top, 0]
+    ]
+    while (pending.length > 0) {
+      const [j, p, level, slot, index] = pending.pop()!
+      if (level > encodeDepth.max) canonFail(p, `HttpFilter nested deeper than ${encodeDepth.max} levels`)
+      if (typeof j !== "object" || j === null || Array.isArray(j) || (j as { $?: unknown }).$ !== "Composite") {
+        slot[index] = other.fromCanon(j, p)
+        continue
+      }
+      const o = j as Record<string, unknown>
+      const at = `${p}/HttpFilter::Composite`
+      if (!("all" in o)) canonFail(at, "missing field all")
+      if (typeof o.all !== "boolean") canonFail(`${at}.all`, "expected a bool")
+      if (!("filters" in o)) canonFail(at, "missing field filters")
+      const items = o.filters
+      if (!Array.isArray(items)) return canonFail(`${at}.filters`, "expected an array for Vec<HttpFilter>")
+      const filters: Array<HttpFilter | undefined> = new Array(items.length)
+      slot[index] = { _tag: "Composite", all: o.all as boolean, filters: filters as Array<HttpFilter> }
+      for (let i = items.length - 1; i >= 0; i--) {
+        pending.push([items[i], `${at}.filters[${i}]`, level + 1, filters, i])
+      }
+    }
+    return top[0]!
+  }
 })

@@ -62,12 +62,17 @@ export const HttpFilter: Codec<HttpFilter> & { readonly def: import("../wire/cod
     HeaderJq: newtype(JqQuery)
   }
 )
-// decoded, sized, encoded and visited without recursion (outside input sets the depth); the
-// canonical JSON conversions recurse, bounded by maxDepth
+// decoded, sized, encoded, visited and converted without recursion (outside input sets the depth)
 {
   const compositeIndex = HttpFilter.def.variantNames.indexOf("Composite")
   const mutable = HttpFilter as { -readonly [K in keyof Codec<HttpFilter>]: Codec<HttpFilter>[K] }
-  const enumCodec = { size: HttpFilter.size, write: HttpFilter.write, visitTags: HttpFilter.visitTags }
+  const enumCodec = {
+    size: HttpFilter.size,
+    write: HttpFilter.write,
+    visitTags: HttpFilter.visitTags,
+    toCanon: HttpFilter.toCanon,
+    fromCanon: HttpFilter.fromCanon
+  }
   mutable.read = iterativeHttpFilterReader(HttpFilter.def.id, compositeIndex, HttpFilter.read)
   Object.assign(mutable, iterativeHttpFilterEncoding(HttpFilter.def, compositeIndex, enumCodec))
 }
