@@ -4,6 +4,7 @@
  * never a stack overflow — also when the caller has used up most of the stack itself.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Canonical from "@mirrord-effect/protocol/Canonical"
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import { EncodeError } from "@mirrord-effect/protocol/ProtocolError"
@@ -215,6 +216,31 @@ describe("HttpFilter nesting limit: encode", () => {
         filters: [{ _tag: "Path", value: "a" }, nestedFilter(3), { _tag: "Composite", all: false, filters: [] }]
       })
     ).toBe(4)
+  })
+
+  it("canonical JSON and variant walks handle 4,096 levels and refuse more with typed errors", () => {
+    const message = subscribe(nestedFilter(4096, { _tag: "Method", value: { _tag: "Other", value: "X" } }))
+    const canon = Canonical.toCanonical("ClientMessage", message)
+    const back = Canonical.fromCanonical("ClientMessage", canon)
+    expect(Either.isRight(back)).toBe(true)
+    if (Either.isRight(back)) {
+      expect(bytesEqual(Codec.encode("ClientMessage", back.right), Codec.encode("ClientMessage", message))).toBe(true)
+    }
+    const variants = Codec.variantsOf("ClientMessage", message)
+    expect(variants.filter((v) => v.name === "Composite")).toHaveLength(4096)
+    expect(variants.at(-1)).toMatchObject({ enumName: "HttpMethodFilter", name: "Other" })
+    expect(Codec.sinceVersion("ClientMessage", message)).toBe("1.21.1")
+
+    const deeper = subscribe(nestedFilter(4097))
+    expect(() => Canonical.toCanonical("ClientMessage", deeper)).toThrow(EncodeError)
+    // a canonical value one level deeper than the limit: a CanonicalError at the filter too deep
+    let json: Canonical.Canonical = { $: "Path", value: "a" }
+    for (let i = 0; i < 4097; i++) json = { $: "Composite", all: true, filters: [json] }
+    const tooDeep = Canonical.fromCanonical("ClientMessage", {
+      $: "Tcp",
+      value: { $: "PortSubscribeFilteredHttp", values: [4, json] }
+    })
+    expect(Either.isLeft(tooDeep) && tooDeep.left.detail).toBe("HttpFilter nested deeper than 4096 levels")
   })
 
   it("the streaming encoder fails with the typed error too", () => {
