@@ -62,39 +62,43 @@ export const decodeOne = <A>(
   maxDepth: number,
   era: HttpEra
 ): RawDecodeResult<A> => {
-  let r: Reader | undefined
+  const r = new Reader(buf, offset, end, maxMessageBytes, variantLimits, maxDepth, era)
   try {
-    // inside the try: with a caller's stack at its very end, even this may overflow
-    r = new Reader(buf, offset, end, maxMessageBytes, variantLimits, maxDepth, era)
     const message = codec.read(r)
     return { _tag: "Complete", message, bytesConsumed: r.pos - offset }
   } catch (e) {
-    if (e === INCOMPLETE || e instanceof IncompleteSignal) {
-      return { _tag: "Incomplete", needed: Math.max(INCOMPLETE.needed - offset, end - offset + 1) }
-    }
-    if (e instanceof InvalidSignal) {
-      return {
-        _tag: "Invalid",
-        reason: e.reason,
-        offset: e.offset - offset,
-        detail: e.detail,
-        path: outermostFirst(e.path),
-        variantIndex: e.variantIndex
-      }
-    }
-    // the caller's own stack was deep: the nesting that fits under maxDepth did not fit in it
-    if (isStackOverflow(e)) {
-      return {
-        _tag: "Invalid",
-        reason: "TooDeep",
-        offset: (r?.pos ?? offset) - offset,
-        detail: `the JavaScript stack left to the decoder ran out (limit ${maxDepth} levels)`,
-        path: []
-      }
-    }
-    // a bug in a codec must not escape as a throw either
-    return { _tag: "Invalid", reason: "Internal", offset: (r?.pos ?? offset) - offset, detail: String(e), path: [] }
+    // out of line: decodeOne stays small enough to be inlined into each decoder
+    return failureOf(e, r.pos, offset, end, maxDepth)
   }
+}
+
+/** What a signal (or anything else) thrown by a codec means, as a result. */
+const failureOf = (e: unknown, pos: number, offset: number, end: number, maxDepth: number): RawDecodeResult<never> => {
+  if (e === INCOMPLETE || e instanceof IncompleteSignal) {
+    return { _tag: "Incomplete", needed: Math.max(INCOMPLETE.needed - offset, end - offset + 1) }
+  }
+  if (e instanceof InvalidSignal) {
+    return {
+      _tag: "Invalid",
+      reason: e.reason,
+      offset: e.offset - offset,
+      detail: e.detail,
+      path: outermostFirst(e.path),
+      variantIndex: e.variantIndex
+    }
+  }
+  // the caller's own stack was deep: what fits under maxDepth did not fit in what it left
+  if (isStackOverflow(e)) {
+    return {
+      _tag: "Invalid",
+      reason: "TooDeep",
+      offset: pos - offset,
+      detail: `the JavaScript stack left to the decoder ran out (limit ${maxDepth} levels)`,
+      path: []
+    }
+  }
+  // a bug in a codec must not escape as a throw either
+  return { _tag: "Invalid", reason: "Internal", offset: pos - offset, detail: String(e), path: [] }
 }
 
 /**

@@ -9,7 +9,6 @@
 
 import type { DecodeFailureReason } from "../../ProtocolError.js"
 import type { HttpEra } from "./httpEra.js"
-import { NEWEST_HTTP_ERA } from "./httpEra.js"
 
 /** Everything that makes bytes invalid (a truncated stream is the Channel's concern). @internal */
 export type InvalidReason = Exclude<DecodeFailureReason, "Truncated">
@@ -54,7 +53,7 @@ export class Reader {
   /** bytes at index >= limit may not be used by this message (maxMessageBytes) */
   readonly limit: number
   /** how many recursive values (`recursive` in codec.ts) are open at `pos` */
-  depth = 0
+  depth: number
   constructor(
     readonly buf: Uint8Array,
     start: number,
@@ -63,12 +62,13 @@ export class Reader {
     /** per-enum allowed variant count, indexed by enum id; undefined = every known variant */
     readonly variantLimits: Int32Array | undefined,
     /** more nested recursive values than this are `TooDeep` */
-    readonly maxDepth: number = DEFAULT_MAX_DEPTH,
+    readonly maxDepth: number,
     /** what the `http` crate of the emulated version accepts */
-    readonly era: HttpEra = NEWEST_HTTP_ERA
+    readonly era: HttpEra
   ) {
     this.pos = start
     this.limit = start + maxMessageBytes
+    this.depth = 0
   }
 
   invalid(reason: InvalidReason, offset: number, detail: string): never {
