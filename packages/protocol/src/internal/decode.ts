@@ -131,15 +131,12 @@ export const asEncodeError = (e: unknown): unknown => {
  * @internal
  */
 export const withMaxDepth = <B>(maxDepth: number, f: () => B): B => {
-  const savedMax = encodeDepth.max
-  const savedCurrent = encodeDepth.current
+  const saved = encodeDepth.max
   encodeDepth.max = maxDepth
-  encodeDepth.current = 0
   try {
     return f()
   } finally {
-    encodeDepth.max = savedMax
-    encodeDepth.current = savedCurrent
+    encodeDepth.max = saved
   }
 }
 

@@ -33,7 +33,7 @@ export const iterativeHttpFilterReader = (
   const open: Array<OpenComposite> = []
   try {
     for (;;) {
-      if (r.depth + open.length > r.maxDepth) {
+      if (open.length > r.maxDepth) {
         r.invalid("TooDeep", r.pos, `HttpFilter nested deeper than ${r.maxDepth} levels`)
       }
       const at = r.pos
@@ -79,7 +79,7 @@ export const iterativeHttpFilterReader = (
  */
 const walk = (root: HttpFilter, onFilter: (filter: HttpFilter) => void): void => {
   const pending: Array<HttpFilter> = [root]
-  const levels: Array<number> = [encodeDepth.current]
+  const levels: Array<number> = [0]
   while (pending.length > 0) {
     const filter = pending.pop()!
     const level = levels.pop()!
@@ -157,7 +157,7 @@ export const iterativeHttpFilterEncoding = (
     // [json, its path, its level, the array its value goes to, at which index]
     const top: Array<HttpFilter | undefined> = [undefined]
     const pending: Array<readonly [unknown, string, number, Array<HttpFilter | undefined>, number]> = [
-      [json, path, encodeDepth.current, top, 0]
+      [json, path, 0, top, 0]
     ]
     while (pending.length > 0) {
       const [j, p, level, slot, index] = pending.pop()!

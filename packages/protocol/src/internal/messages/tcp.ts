@@ -3,7 +3,7 @@
  * HTTP request/response structures and HTTP filters.
  * @internal
  */
-import { alias, enumOf, fields, lazy, newtype, option, recursive, result, seq, struct, tuple, unit } from "../wire/codec.js"
+import { alias, enumOf, fields, lazy, newtype, option, result, seq, struct, tuple, unit } from "../wire/codec.js"
 import type { Codec, TypeOf } from "../wire/codec.js"
 import { headerMap, httpVersion, method, statusCode, uri } from "../wire/http.js"
 import { ipAddr, socketAddr } from "../wire/net.js"
@@ -55,8 +55,8 @@ export const HttpFilter: Codec<HttpFilter> & { readonly def: import("../wire/cod
   {
     Header: newtype(Filter),
     Path: newtype(Filter),
-    // the protocol's only recursive type: its nesting is limited (maxDepth), see `recursive`
-    Composite: fields({ all: bool, filters: seq(recursive("HttpFilter", (): Codec<HttpFilter> => HttpFilter)) }),
+    // the protocol's only recursive type: the operations below replace the enum's, with no recursion
+    Composite: fields({ all: bool, filters: seq(lazy("HttpFilter", (): Codec<HttpFilter> => HttpFilter)) }),
     Method: newtype(HttpMethodFilter),
     Body: newtype(HttpBodyFilter),
     HeaderJq: newtype(JqQuery)

@@ -376,87 +376,16 @@ export class TooDeepSignal {
 }
 
 /**
- * The nesting of recursive values in the value being encoded. `size`, `write`, `visitTags` and
- * the canonical conversions take no reader to carry it, and run synchronously: one module-level
- * counter serves them all (restored on every exit, thrown or not). @internal
+ * The nesting limit of recursive values when encoding or converting (the decoder's is the
+ * reader's `maxDepth`). `size`, `write`, `visitTags` and the canonical conversions take no
+ * options, and run synchronously: a module-level setting, changed only for the duration of one
+ * call (`withMaxDepth`). @internal
  */
-export const encodeDepth = { current: 0, max: DEFAULT_MAX_DEPTH }
+export const encodeDepth = { max: DEFAULT_MAX_DEPTH }
 
 /** A JavaScript stack overflow (V8: "Maximum call stack size exceeded"). @internal */
 export const isStackOverflow = (e: unknown): boolean =>
   e instanceof RangeError && /call stack/i.test(e.message)
-
-/**
- * A recursive reference (`HttpFilter::Composite` holds `HttpFilter`s): every use nests one level,
- * and more than the limit is rejected — `TooDeep` on decode (the reader's `maxDepth`), a
- * `TooDeepSignal` on encode and conversion (`encodeDepth.max`) — long before the JavaScript
- * stack or a real agent's (≈ 4,600 levels) would give out. @internal
- */
-export const recursive = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
-  let c: Codec<A> | undefined
-  const get = () => (c ??= f())
-  const enter = (): void => {
-    if (++encodeDepth.current > encodeDepth.max) {
-      encodeDepth.current--
-      throw new TooDeepSignal(typeName, encodeDepth.max)
-    }
-  }
-  return make<A>({
-    typeName,
-    size: (a) => {
-      enter()
-      try {
-        return get().size(a)
-      } finally {
-        encodeDepth.current--
-      }
-    },
-    write: (w, a) => {
-      enter()
-      try {
-        get().write(w, a)
-      } finally {
-        encodeDepth.current--
-      }
-    },
-    read: (r) => {
-      if (++r.depth > r.maxDepth) {
-        return r.invalid("TooDeep", r.pos, `${typeName} nested deeper than ${r.maxDepth} levels`)
-      }
-      const value = get().read(r)
-      r.depth--
-      return value
-    },
-    toCanon: (a) => {
-      enter()
-      try {
-        return get().toCanon(a)
-      } finally {
-        encodeDepth.current--
-      }
-    },
-    fromCanon: (j, p) => {
-      if (encodeDepth.current >= encodeDepth.max) {
-        return canonFail(p, `${typeName} nested deeper than ${encodeDepth.max} levels`)
-      }
-      enter()
-      try {
-        return get().fromCanon(j, p)
-      } finally {
-        encodeDepth.current--
-      }
-    },
-    visitTags: (a, f) => {
-      enter()
-      try {
-        get().visitTags(a, f)
-      } finally {
-        encodeDepth.current--
-      }
-    },
-    makeSchema: () => Schema.suspend(() => get().schema)
-  })
-}
 
 /** `Option<T>`: a raw u8 tag 0/1; `null` in canon. Represented as `T | null`. @internal */
 export const option = <A>(c: Codec<A>): Codec<A | null> =>

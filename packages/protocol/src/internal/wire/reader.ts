@@ -52,8 +52,6 @@ export class Reader {
   pos: number
   /** bytes at index >= limit may not be used by this message (maxMessageBytes) */
   readonly limit: number
-  /** how many recursive values (`recursive` in codec.ts) are open at `pos` */
-  depth: number
   constructor(
     readonly buf: Uint8Array,
     start: number,
@@ -68,7 +66,6 @@ export class Reader {
   ) {
     this.pos = start
     this.limit = start + maxMessageBytes
-    this.depth = 0
   }
 
   invalid(reason: InvalidReason, offset: number, detail: string): never {
