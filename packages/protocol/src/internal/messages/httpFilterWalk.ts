@@ -2,7 +2,7 @@
  * `HttpFilter` decoded, sized, encoded, visited and converted without recursion: the one recursive type of
  * the protocol, nested as deep as outside input (bytes, a user's filter) makes it. With an
  * explicit stack the nesting accepted (`maxDepth`, 4,096 by default) never depends on the
- * JavaScript stack a caller left: recursive code ran out at ≈ 1,900 levels in cold code.
+ * JavaScript stack a caller left (a recursive reader ran out at ≈ 1,900 levels in unoptimised code).
  * These are the only loops below the codec DSL for it; every other variant goes through the
  * enum's own codec, so variant limits, validation and error paths stay the DSL's.
  * @internal
