@@ -11,7 +11,8 @@
  */
 import * as Canonical from "@mirrord-effect/protocol/Canonical"
 import * as Codec from "@mirrord-effect/protocol/Codec"
-import type { Root } from "@mirrord-effect/protocol/Message"
+import type { ClientMessage, Root } from "@mirrord-effect/protocol/Message"
+import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import * as MessageChannel from "@mirrord-effect/protocol/MessageChannel"
 import * as VariantHistory from "@mirrord-effect/protocol/VariantHistory"
 import * as Chunk from "effect/Chunk"
@@ -20,7 +21,6 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { isDeepStrictEqual } from "node:util"
 import { hex, outcomeExamples, workedExamples } from "../protocol/fixtures/worked-examples.js"
 import * as Prng from "./prng.js"
 import { defaultVectorsDir } from "./vectorsCheck.js"
@@ -62,6 +62,54 @@ export const emptyStats = (): FuzzStats => ({
   findings: []
 })
 
+/**
+ * Equality of canonical JSON values, with an explicit stack: a decoded HttpFilter may nest 4,096
+ * levels, deeper than a recursive comparison (node's isDeepStrictEqual) can go.
+ */
+export const canonicalEqual = (a: Canonical.Canonical, b: Canonical.Canonical): boolean => {
+  const pending: Array<readonly [Canonical.Canonical, Canonical.Canonical]> = [[a, b]]
+  while (pending.length > 0) {
+    const [x, y] = pending.pop()!
+    if (x === y) continue
+    if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) return false
+    if (Array.isArray(x) !== Array.isArray(y)) return false
+    const xs = x as Record<string, Canonical.Canonical>
+    const ys = y as Record<string, Canonical.Canonical>
+    const keys = Object.keys(xs)
+    if (keys.length !== Object.keys(ys).length) return false
+    for (const k of keys) {
+      if (!Object.hasOwn(ys, k)) return false
+      pending.push([xs[k]!, ys[k]!])
+    }
+  }
+  return true
+}
+
+/** Nested and branching HttpFilters: seeds for the iterative HttpFilter reader and its depth limit. */
+const nestedFilterSeeds: ReadonlyArray<CorpusEntry> = (() => {
+  const chain = (levels: number, inner: HttpFilter): HttpFilter => {
+    let f = inner
+    for (let i = 0; i < levels; i++) f = { _tag: "Composite", all: i % 2 === 0, filters: [f] }
+    return f
+  }
+  const tree: HttpFilter = {
+    _tag: "Composite",
+    all: true,
+    filters: [
+      { _tag: "Header", value: "x-a: 1" },
+      { _tag: "Composite", all: false, filters: [{ _tag: "Path", value: "/p" }, { _tag: "Method", value: { _tag: "Get" } }] },
+      { _tag: "Composite", all: false, filters: [] },
+      chain(5, { _tag: "HeaderJq", value: ".a" })
+    ]
+  }
+  const messages: ReadonlyArray<ClientMessage> = [
+    { _tag: "Tcp", value: { _tag: "PortSubscribeFilteredHttp", values: [80, chain(1000, { _tag: "Path", value: "a" })] } },
+    { _tag: "TcpSteal", value: { _tag: "PortSubscribe", value: { _tag: "FilteredHttpEx", values: [80, tree] } } },
+    { _tag: "TcpSteal", value: { _tag: "PortSubscribe", value: { _tag: "FilteredHttpEx", values: [80, chain(40, tree)] } } }
+  ]
+  return messages.map((m) => ({ root: "ClientMessage" as const, bytes: Codec.encode("ClientMessage", m) }))
+})()
+
 /** Corpus entries larger than this are left out: mutating them costs a copy per input. */
 const MAX_CORPUS_BYTES = 4096
 
@@ -72,7 +120,8 @@ const MAX_CORPUS_BYTES = 4096
 export const loadCorpus = (vectorsDir: string = defaultVectorsDir): ReadonlyArray<CorpusEntry> => {
   const corpus: Array<CorpusEntry> = [
     ...workedExamples.map((e) => ({ root: e.root, bytes: hex(e.hex) })),
-    ...outcomeExamples.map((e) => ({ root: e.root, bytes: hex(e.hex) }))
+    ...outcomeExamples.map((e) => ({ root: e.root, bytes: hex(e.hex) })),
+    ...nestedFilterSeeds
   ]
   if (fs.existsSync(vectorsDir)) {
     for (const f of fs.readdirSync(vectorsDir).filter((n) => n.endsWith(".jsonl"))) {
@@ -225,7 +274,7 @@ const checkInput = (stats: FuzzStats, t: Target, input: Uint8Array): void => {
         if (r2._tag !== "Complete" || r2.bytesConsumed !== again.length) {
           return find(stats, t, input, `re-encoded message does not decode: ${r2._tag}`)
         }
-        if (!isDeepStrictEqual(Canonical.toCanonical(t.root, r2.message as never), Canonical.toCanonical(t.root, r.message as never))) {
+        if (!canonicalEqual(Canonical.toCanonical(t.root, r2.message as never), Canonical.toCanonical(t.root, r.message as never))) {
           return find(stats, t, input, "re-encoded message decodes to a different value")
         }
         if (hexOf(Codec.encode(t.root, r2.message as never)) !== hexOf(again)) {
@@ -327,7 +376,7 @@ export const fuzzChannel = (options: FuzzOptions, stats: FuzzStats = emptyStats(
       const got = decodeChannel(decoder, pieces)
       const sameMessages = got.messages.every((m, k) =>
         k < want.messages.length &&
-        isDeepStrictEqual(Canonical.toCanonical(root, m as never), Canonical.toCanonical(root, want.messages[k] as never))
+        canonicalEqual(Canonical.toCanonical(root, m as never), Canonical.toCanonical(root, want.messages[k] as never))
       )
       if (got.end !== want.end) find(stats, t, bytes, `channel ended ${got.end}, loop ended ${want.end}`)
       else if (!sameMessages) find(stats, t, bytes, "channel and loop decoded different messages")

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import { asEncodeError } from "./internal/decode.js"
 import { root } from "./internal/messages/index.js"
 import type { Codec, Json } from "./internal/wire/codec.js"
 import { CanonSignal } from "./internal/wire/codec.js"
@@ -19,11 +20,20 @@ const codecOf = <R extends Root>(rootName: R): Codec<MessageOf<R>> =>
   (rootName === "ClientMessage" ? root.ClientMessage : root.DaemonMessage) as unknown as Codec<MessageOf<R>>
 
 /**
+ * Throws `EncodeError` (reason `TooDeep`) for a message nested beyond the default `maxDepth`,
+ * as `Codec.encode` does.
+ *
  * @since 0.1.0
  * @category conversions
  */
-export const toCanonical = <R extends Root>(rootName: R, message: MessageOf<R>): Canonical =>
-  codecOf(rootName).toCanon(message)
+export const toCanonical = <R extends Root>(rootName: R, message: MessageOf<R>): Canonical => {
+  try {
+    return codecOf(rootName).toCanon(message)
+  } catch (e) {
+    // a message nested beyond the default maxDepth: the typed EncodeError (reason TooDeep)
+    throw asEncodeError(e)
+  }
+}
 
 /**
  * @since 0.1.0

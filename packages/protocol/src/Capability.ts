@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpValidation from "./HttpValidation.js"
 import type { SemVer, VersionRequirement } from "./Version.js"
 import * as Version from "./Version.js"
 import * as VariantHistory from "./VariantHistory.js"
@@ -348,8 +349,8 @@ const variantsAddedCell = (version: string): string => {
 /**
  * Renders the capability matrix as Markdown (the content of
  * `docs/capabilities.md`): a per-version timeline with the capabilities gained
- * and the enum variants added, a ✓/– support grid, and the capability
- * reference table.
+ * and the enum variants added, a ✓/– support grid, the capability
+ * reference table and the HTTP validation of each era (`HttpValidation`).
  *
  * @since 0.1.0
  * @category rendering
@@ -410,5 +411,6 @@ export const capabilityMatrixMarkdown = (): string => {
     )
   }
   out.push("")
+  out.push(HttpValidation.erasMarkdown())
   return out.join("\n")
 }

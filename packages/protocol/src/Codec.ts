@@ -3,16 +3,33 @@
  *
  * `decode*` returns a value, never throws: `Complete` (a message and the bytes it used),
  * `Incomplete` (wait for more bytes) or `Invalid` (the Rust peer would drop the connection).
+ * Recursive values (`HttpFilter::Composite`) nest at most `maxDepth` levels (default 4,096, below
+ * the ≈ 4,600 a real agent decodes before its process aborts): deeper is `Invalid` / `TooDeep` on
+ * decode and an `EncodeError` / `TooDeep` on encode, never a stack overflow.
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as semver from "semver"
 import type { RawDecodeResult } from "./internal/decode.js"
-import { decodeOne, DEFAULT_MAX_MESSAGE_BYTES, encodeMany, encodeOne, encodeSegments } from "./internal/decode.js"
+import {
+  asEncodeError,
+  decodeOne,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  encodeMany,
+  encodeOne,
+  encodeSegments,
+  withMaxDepth
+} from "./internal/decode.js"
 import { root } from "./internal/messages/index.js"
 import type { Codec, EnumDef } from "./internal/wire/codec.js"
 import { enums } from "./internal/wire/codec.js"
+import type { HttpEra } from "./internal/wire/httpEra.js"
+import { httpEraFor, NEWEST_HTTP_ERA } from "./internal/wire/httpEra.js"
 import type { ClientMessage, DaemonMessage, MessageOf, Root } from "./Message.js"
+import { EncodeError } from "./ProtocolError.js"
 import * as VariantHistory from "./VariantHistory.js"
 
 /**
@@ -28,6 +45,26 @@ export type DecodeResult<A> = RawDecodeResult<A>
 export interface DecodeOptions {
   /** a message larger than this is `Invalid` (reason `MessageTooLarge`) as soon as that is known; default 64 MiB */
   readonly maxMessageBytes?: number
+  /**
+   * recursive values (`HttpFilter::Composite` inside `HttpFilter::Composite`…) nested more than
+   * this are `Invalid` (reason `TooDeep`, offset of the first value too deep); default 4,096
+   */
+  readonly maxDepth?: number
+  /**
+   * how `decoderFor(version)` validates HTTP values: `"era"` (default) as the `http` crate of
+   * that version did (see `HttpValidation`), `"newest"` as 1.29.0's does — the version then only
+   * limits the enum variants (for bytes a 1.29 encoder produced, e.g. the shared vectors)
+   */
+  readonly httpValidation?: "era" | "newest"
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncodeOptions {
+  /** recursive values nested more than this are an `EncodeError` (reason `TooDeep`); default 4,096 */
+  readonly maxDepth?: number
 }
 
 /**
@@ -35,6 +72,14 @@ export interface DecodeOptions {
  * @category constants
  */
 export const defaultMaxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES
+
+/**
+ * The default nesting limit of recursive values (`HttpFilter::Composite`), for decode and encode.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxDepth: number = DEFAULT_MAX_DEPTH
 
 const roots: { readonly [R in Root]: Codec<MessageOf<R>> } = {
   ClientMessage: root.ClientMessage as Codec<ClientMessage>,
@@ -54,6 +99,8 @@ export interface Decoder<A> {
   /** the protocol version this decoder emulates; undefined = the newest we implement */
   readonly version: string | undefined
   readonly maxMessageBytes: number
+  /** recursive values nested deeper than this are `Invalid` (`TooDeep`) */
+  readonly maxDepth: number
   decode(bytes: Uint8Array, offset?: number, end?: number): DecodeResult<A>
 }
 
@@ -80,18 +127,25 @@ const makeDecoder = <R extends Root>(
 ): Decoder<MessageOf<R>> => {
   const codec = roots[rootName] as Codec<MessageOf<R>>
   const max = options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
   const limits = version === undefined ? undefined : limitsFor(version)
+  const era: HttpEra = version === undefined || options?.httpValidation === "newest"
+    ? NEWEST_HTTP_ERA
+    : httpEraFor(version)
   return {
     root: rootName,
     version,
     maxMessageBytes: max,
-    decode: (bytes, offset = 0, end = bytes.length) => decodeOne(codec, bytes, offset, end, max, limits)
+    maxDepth,
+    decode: (bytes, offset = 0, end = bytes.length) => decodeOne(codec, bytes, offset, end, max, limits, maxDepth, era)
   }
 }
 
 /**
- * The decoder a peer of `version` has. Throws nothing: an unparsable version string is
- * treated as the newest protocol.
+ * The decoder a peer of `version` has: it rejects the enum variants that version does not know
+ * and validates HTTP values (method, URI, header names, repeated header names) as the `http`
+ * crate of that version's era did (see `HttpValidation`). Throws nothing: an unparsable version
+ * string is treated as the newest protocol.
  *
  * @since 0.1.0
  * @category constructors
@@ -135,31 +189,82 @@ export const decodeClientMessage = (bytes: Uint8Array, options?: DecodeOptions):
 export const decodeDaemonMessage = (bytes: Uint8Array, options?: DecodeOptions): DecodeResult<DaemonMessage> =>
   options === undefined ? daemonDecoder.decode(bytes) : decoder("DaemonMessage", options).decode(bytes)
 
+const encodeWithOptions = <B>(options: EncodeOptions | undefined, f: () => B): B =>
+  options?.maxDepth === undefined ? f() : withMaxDepth(options.maxDepth, f)
+
 /**
- * Encodes one `ClientMessage`; the buffer is sized exactly, allocated once.
+ * Encodes one `ClientMessage`; the buffer is sized exactly, allocated once. Throws
+ * `EncodeError` (reason `TooDeep`) for recursive values nested beyond `maxDepth`; see
+ * `encodeEither` and `checkEncodable` for the forms that return it.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encodeClientMessage = (message: ClientMessage): Uint8Array => encodeOne(root.ClientMessage, message)
+export const encodeClientMessage = (message: ClientMessage, options?: EncodeOptions): Uint8Array =>
+  encodeWithOptions(options, () => encodeOne(root.ClientMessage, message))
 
 /**
  * @since 0.1.0
  * @category encoding
  */
-export const encodeDaemonMessage = (message: DaemonMessage): Uint8Array => encodeOne(root.DaemonMessage, message)
+export const encodeDaemonMessage = (message: DaemonMessage, options?: EncodeOptions): Uint8Array =>
+  encodeWithOptions(options, () => encodeOne(root.DaemonMessage, message))
 
 /**
- * Encodes a message of either direction.
+ * Encodes a message of either direction. Throws `EncodeError` (reason `TooDeep`) for recursive
+ * values nested beyond `maxDepth`.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encode = <R extends Root>(rootName: R, message: MessageOf<R>): Uint8Array =>
-  encodeOne(roots[rootName] as Codec<MessageOf<R>>, message)
+export const encode = <R extends Root>(rootName: R, message: MessageOf<R>, options?: EncodeOptions): Uint8Array =>
+  encodeWithOptions(options, () => encodeOne(roots[rootName] as Codec<MessageOf<R>>, message))
 
 /**
- * Encodes several messages back to back into one buffer.
+ * Encodes a message of either direction; a message that cannot be encoded is `Left`, nothing is
+ * thrown for it.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeEither = <R extends Root>(
+  rootName: R,
+  message: MessageOf<R>,
+  options?: EncodeOptions
+): Either.Either<Uint8Array, EncodeError> => {
+  try {
+    return Either.right(encode(rootName, message, options))
+  } catch (e) {
+    if (e instanceof EncodeError) return Either.left(e)
+    throw e
+  }
+}
+
+/**
+ * Why a message cannot be encoded, if it cannot: a pure check that allocates no buffer (it
+ * walks the message once, as `encodedSize` does). Call it before sending a value built from
+ * outside input, e.g. an HTTP filter before `subscribe`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const checkEncodable = <R extends Root>(
+  rootName: R,
+  message: MessageOf<R>,
+  options?: EncodeOptions
+): Option.Option<EncodeError> => {
+  try {
+    encodeWithOptions(options, () => (roots[rootName] as Codec<MessageOf<R>>).size(message))
+    return Option.none()
+  } catch (e) {
+    const error = asEncodeError(e)
+    if (error instanceof EncodeError) return Option.some(error)
+    throw e
+  }
+}
+
+/**
+ * Encodes several messages back to back into one buffer. Throws `EncodeError` as `encode`.
  *
  * @since 0.1.0
  * @category encoding
@@ -171,7 +276,8 @@ export const encodeAll = <R extends Root>(rootName: R, messages: Iterable<Messag
  * Encodes messages as a list of buffers that, concatenated, are their encoding: large payloads
  * (8 KiB and more) are referenced, not copied, so a 1 MiB body frame costs a few bytes of
  * encoding work. The buffers share memory with the messages: do not mutate a payload until
- * the buffers are written. This is what the streaming encoder (`MessageChannel`) uses.
+ * the buffers are written. This is what the streaming encoder (`MessageChannel`) uses. Throws
+ * `EncodeError` as `encode`.
  *
  * @since 0.1.0
  * @category encoding
@@ -182,16 +288,24 @@ export const encodeToSegments = <R extends Root>(
 ): ReadonlyArray<Uint8Array> => encodeSegments(roots[rootName] as Codec<MessageOf<R>>, messages)
 
 /**
- * The encoded size of a message, without encoding it.
+ * The encoded size of a message, without encoding it. Throws `EncodeError` as `encode`.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encodedSize = <R extends Root>(rootName: R, message: MessageOf<R>): number =>
-  (roots[rootName] as Codec<MessageOf<R>>).size(message)
+export const encodedSize = <R extends Root>(rootName: R, message: MessageOf<R>): number => {
+  try {
+    return (roots[rootName] as Codec<MessageOf<R>>).size(message)
+  } catch (e) {
+    throw asEncodeError(e)
+  }
+}
 
 /**
  * Every enum variant a message uses, outermost first, as `Enum::Variant` with its index.
+ * Throws `EncodeError` (`TooDeep`) for a message nested beyond the default `maxDepth`, as do
+ * `sinceVersion` and `firstUndecodableVariant`: check a message built from outside input with
+ * `checkEncodable` first.
  *
  * @since 0.1.0
  * @category versions
@@ -201,9 +315,13 @@ export const variantsOf = <R extends Root>(
   message: MessageOf<R>
 ): ReadonlyArray<{ readonly enumName: string; readonly index: number; readonly name: string }> => {
   const out: Array<{ enumName: string; index: number; name: string }> = []
-  ;(roots[rootName] as Codec<MessageOf<R>>).visitTags(message, (def, index) =>
-    out.push({ enumName: def.name, index, name: def.variantNames[index]! })
-  )
+  try {
+    ;(roots[rootName] as Codec<MessageOf<R>>).visitTags(message, (def, index) =>
+      out.push({ enumName: def.name, index, name: def.variantNames[index]! })
+    )
+  } catch (e) {
+    throw asEncodeError(e)
+  }
   return out
 }
 

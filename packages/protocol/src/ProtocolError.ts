@@ -5,7 +5,9 @@ import * as Data from "effect/Data"
 
 /**
  * Why bytes could not be decoded. `Truncated`: the byte stream ended inside a message.
- * The others are the Rust decoder's fatal conditions (see wire-format.md §2.3).
+ * `TooDeep`: recursive values (HttpFilter::Composite) nest beyond the decoder's `maxDepth`, or
+ * beyond what the JavaScript stack left to the decoder can hold. The others are the Rust
+ * decoder's fatal conditions (see wire-format.md §2.3).
  *
  * @since 0.1.0
  * @category models
@@ -25,6 +27,7 @@ export type DecodeFailureReason =
   | "TooManyHeaders"
   | "InvalidSemver"
   | "MessageTooLarge"
+  | "TooDeep"
   | "Internal"
   | "Truncated"
 
@@ -63,5 +66,34 @@ export class CanonicalError extends Data.TaggedError("CanonicalError")<{
 }> {
   get message(): string {
     return `invalid canonical JSON at ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Why a message cannot be encoded. `TooDeep`: recursive values (HttpFilter::Composite) nest
+ * beyond the encoder's `maxDepth` (or beyond what the JavaScript stack can hold); no agent could
+ * decode it anyway.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EncodeFailureReason = "TooDeep"
+
+/**
+ * A message that cannot be encoded.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EncodeError extends Data.TaggedError("EncodeError")<{
+  readonly reason: EncodeFailureReason
+  /** the type whose nesting is too deep, e.g. `HttpFilter` */
+  readonly typeName: string
+  /** the nesting limit that applied */
+  readonly maxDepth: number
+  readonly detail: string
+}> {
+  get message(): string {
+    return `${this.reason}: ${this.detail}`
   }
 }

@@ -83,3 +83,31 @@ export const isHeaderName: (name: string) => boolean = http.isHeaderName
 export const isHeaderValue: (value: Uint8Array) => boolean = http.isHeaderValue
 /** @since 0.1.0 @category utils */
 export const isMethod: (method: string) => boolean = http.isMethod
+
+/**
+ * The nesting depth of a filter: 0 for a filter with no `Composite` around anything, else the
+ * number of `Composite`s enclosing its deepest filter. A filter deeper than `Codec.defaultMaxDepth`
+ * (or the `maxDepth` given) cannot be encoded, and no agent would decode it; check a filter built
+ * from outside input before `subscribe` (or use `Codec.checkEncodable` on the whole message).
+ * Iterative: any depth is measured without a stack overflow.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const filterDepth = (filter: HttpFilter): number => {
+  let deepest = 0
+  const pending: Array<HttpFilter> = [filter]
+  const levels: Array<number> = [0]
+  while (pending.length > 0) {
+    const f = pending.pop()!
+    const level = levels.pop()!
+    if (level > deepest) deepest = level
+    if (f._tag === "Composite") {
+      for (const child of f.filters) {
+        pending.push(child)
+        levels.push(level + 1)
+      }
+    }
+  }
+  return deepest
+}

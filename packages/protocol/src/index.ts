@@ -11,6 +11,8 @@ export * as Codec from "./Codec.js"
 /** @since 0.1.0 */
 export * as Files from "./Files.js"
 /** @since 0.1.0 */
+export * as HttpValidation from "./HttpValidation.js"
+/** @since 0.1.0 */
 export * as Message from "./Message.js"
 /** @since 0.1.0 */
 export * as MessageChannel from "./MessageChannel.js"

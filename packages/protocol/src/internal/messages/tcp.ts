@@ -9,6 +9,7 @@ import { headerMap, httpVersion, method, statusCode, uri } from "../wire/http.js
 import { ipAddr, socketAddr } from "../wire/net.js"
 import { bool, bytes, payload, string, u16, u64 } from "../wire/primitives.js"
 import * as errors from "./errors.js"
+import { iterativeHttpFilterEncoding, iterativeHttpFilterReader } from "./httpFilterWalk.js"
 
 // errors.ts refers back to this module: resolve ResponseError lazily to keep the import cycle safe
 const ResponseError = lazy("ResponseError", () => errors.ResponseError)
@@ -54,12 +55,27 @@ export const HttpFilter: Codec<HttpFilter> & { readonly def: import("../wire/cod
   {
     Header: newtype(Filter),
     Path: newtype(Filter),
+    // the protocol's only recursive type: the operations below replace the enum's, with no recursion
     Composite: fields({ all: bool, filters: seq(lazy("HttpFilter", (): Codec<HttpFilter> => HttpFilter)) }),
     Method: newtype(HttpMethodFilter),
     Body: newtype(HttpBodyFilter),
     HeaderJq: newtype(JqQuery)
   }
 )
+// decoded, sized, encoded, visited and converted without recursion (outside input sets the depth)
+{
+  const compositeIndex = HttpFilter.def.variantNames.indexOf("Composite")
+  const mutable = HttpFilter as { -readonly [K in keyof Codec<HttpFilter>]: Codec<HttpFilter>[K] }
+  const enumCodec = {
+    size: HttpFilter.size,
+    write: HttpFilter.write,
+    visitTags: HttpFilter.visitTags,
+    toCanon: HttpFilter.toCanon,
+    fromCanon: HttpFilter.fromCanon
+  }
+  mutable.read = iterativeHttpFilterReader(HttpFilter.def.id, compositeIndex, HttpFilter.read)
+  Object.assign(mutable, iterativeHttpFilterEncoding(HttpFilter.def, compositeIndex, enumCodec))
+}
 
 export const StealType = enumOf("StealType", {
   All: newtype(Port),

@@ -5,7 +5,7 @@
  */
 import * as Schema from "effect/Schema"
 import type { Reader } from "./reader.js"
-import { InvalidSignal } from "./reader.js"
+import { DEFAULT_MAX_DEPTH, InvalidSignal } from "./reader.js"
 import type { FieldsAccess } from "./specialize.js"
 import { specialize } from "./specialize.js"
 import type { Writer } from "./writer.js"
@@ -263,7 +263,9 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
       try {
         return payloads[i]!.read(r)
       } catch (e) {
-        if (e instanceof InvalidSignal) e.path.unshift(`${typeName}::${variants[i]!.name}`)
+        // innermost first while unwinding (a push, not an unshift: deep values make long paths);
+        // decodeOne reverses it once
+        if (e instanceof InvalidSignal) e.path.push(`${typeName}::${variants[i]!.name}`)
         throw e
       }
     },
@@ -349,7 +351,7 @@ export const enumOf = <const V extends Record<string, VariantSpec>>(
 // ---------------------------------------------------------------------------------------------
 // generic containers
 
-/** A recursive reference (HttpFilter::Composite). @internal */
+/** A reference resolved on first use: breaks import cycles between message modules. @internal */
 export const lazy = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
   let c: Codec<A> | undefined
   const get = () => (c ??= f())
@@ -364,6 +366,26 @@ export const lazy = <A>(typeName: string, f: () => Codec<A>): Codec<A> => {
     makeSchema: () => Schema.suspend(() => get().schema)
   })
 }
+
+/**
+ * Thrown when a value being encoded (or converted) nests recursive values beyond
+ * `encodeDepth.max`; turned into an `EncodeError` at the public boundary. @internal
+ */
+export class TooDeepSignal {
+  constructor(readonly typeName: string, readonly maxDepth: number) {}
+}
+
+/**
+ * The nesting limit of recursive values when encoding or converting (the decoder's is the
+ * reader's `maxDepth`). `size`, `write`, `visitTags` and the canonical conversions take no
+ * options, and run synchronously: a module-level setting, changed only for the duration of one
+ * call (`withMaxDepth`). @internal
+ */
+export const encodeDepth = { max: DEFAULT_MAX_DEPTH }
+
+/** A JavaScript stack overflow (V8: "Maximum call stack size exceeded"). @internal */
+export const isStackOverflow = (e: unknown): boolean =>
+  e instanceof RangeError && /call stack/i.test(e.message)
 
 /** `Option<T>`: a raw u8 tag 0/1; `null` in canon. Represented as `T | null`. @internal */
 export const option = <A>(c: Codec<A>): Codec<A | null> =>

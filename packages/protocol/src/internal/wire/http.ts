@@ -7,6 +7,8 @@ import * as Schema from "effect/Schema"
 import type { Codec, Json } from "./codec.js"
 import { canonFail, make } from "./codec.js"
 import { BytesSchema, hexCanon, hexFromCanon } from "./primitives.js"
+import type { HttpEra } from "./httpEra.js"
+import { NEWEST_HTTP_ERA, TOKEN_CHARS } from "./httpEra.js"
 import type { Reader } from "./reader.js"
 import { asciiString } from "./reader.js"
 import { utf8Length, varSize } from "./writer.js"
@@ -14,22 +16,25 @@ import { utf8Length, varSize } from "./writer.js"
 // ---------------------------------------------------------------------------------------------
 // tokens (RFC 9110 tchar)
 
-const TOKEN = new Uint8Array(128)
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TOKEN[c.charCodeAt(0)] = 1
-}
+const TOKEN = TOKEN_CHARS
 
-const isToken = (s: string): boolean => {
+/** A non-empty string of the bytes `chars` marks (the token alphabet of an era). */
+const isTokenOf = (s: string, chars: Uint8Array): boolean => {
   if (s.length === 0) return false
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
-    if (c >= 128 || TOKEN[c] === 0) return false
+    if (c >= 128 || chars[c] === 0) return false
   }
   return true
 }
 
+const isToken = (s: string): boolean => isTokenOf(s, TOKEN)
+
 /** @internal */
 export const isMethod = isToken
+
+/** A method as the `http` crate of `era` accepts it. @internal */
+export const isMethodIn = (s: string, era: HttpEra): boolean => isTokenOf(s, era.methodChars)
 
 /** @internal */
 export const isHeaderName = (s: string): boolean => isToken(s) && s.length <= 0xffff && s === s.toLowerCase()
@@ -51,12 +56,14 @@ export const isHeaderValue = (b: Uint8Array): boolean => {
 
 const MAX_URI_LEN = 65534
 
-const pathChar = (c: number): boolean =>
+// `high`: the lowest code >= 0x7F taken as is (HttpEra.uriHighFrom: 0x80 now, 0x7F for http 1.3-1.4.1,
+// Infinity before http 1.3)
+const pathChar = (c: number, high: number): boolean =>
   c === 0x21 || (c >= 0x24 && c <= 0x3b) || c === 0x3d || (c >= 0x40 && c <= 0x5f) || (c >= 0x61 && c <= 0x7a) ||
-  c === 0x7c || c === 0x7e || c === 0x22 || c === 0x7b || c === 0x7d || c >= 0x80
+  c === 0x7c || c === 0x7e || c === 0x22 || c === 0x7b || c === 0x7d || c >= high
 
-const queryChar = (c: number): boolean =>
-  c === 0x21 || (c >= 0x24 && c <= 0x3b) || c === 0x3d || (c >= 0x3f && c <= 0x7e) || c >= 0x80
+const queryChar = (c: number, high: number): boolean =>
+  c === 0x21 || (c >= 0x24 && c <= 0x3b) || c === 0x3d || (c >= 0x3f && c <= 0x7e) || c >= high
 
 const authorityChar = (c: number): boolean =>
   (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
@@ -67,7 +74,7 @@ const schemeChar = (c: number): boolean =>
   c === 0x2e
 
 /** Parses path-and-query; returns the Display form without the fragment, or undefined. */
-const pathAndQuery = (s: string): string | undefined => {
+const pathAndQuery = (s: string, high: number): string | undefined => {
   let i = 0
   let query = -1
   for (; i < s.length; i++) {
@@ -77,13 +84,13 @@ const pathAndQuery = (s: string): string | undefined => {
       break
     }
     if (c === 0x23) return s.slice(0, i)
-    if (!pathChar(c)) return undefined
+    if (!pathChar(c, high)) return undefined
   }
   if (query >= 0) {
     for (i = query + 1; i < s.length; i++) {
       const c = s.charCodeAt(i)
       if (c === 0x23) return s.slice(0, i)
-      if (!queryChar(c)) return undefined
+      if (!queryChar(c, high)) return undefined
     }
   }
   return s
@@ -129,10 +136,14 @@ const authorityEnd = (s: string): number | undefined => {
 }
 
 /** The `http::Uri` Display form of a request target, or undefined when http rejects it. @internal */
-export const normalizeUri = (s: string): string | undefined => {
+export const normalizeUri = (s: string): string | undefined => normalizeUriIn(s, NEWEST_HTTP_ERA)
+
+/** `normalizeUri` as the `http` crate of `era` does it. @internal */
+export const normalizeUriIn = (s: string, era: HttpEra): string | undefined => {
   if (s.length === 0 || utf8Length(s) > MAX_URI_LEN) return undefined
   if (s === "*" || s === "/") return s
-  if (s.charCodeAt(0) === 0x2f) return pathAndQuery(s)
+  const high = era.uriHighFrom
+  if (s.charCodeAt(0) === 0x2f) return pathAndQuery(s, high)
   // scheme
   let scheme: string | undefined
   let rest = s
@@ -164,7 +175,7 @@ export const normalizeUri = (s: string): string | undefined => {
     return end === rest.length && end > 0 ? rest : undefined
   }
   if (end === 0) return undefined
-  const pq = pathAndQuery(rest.slice(end))
+  const pq = pathAndQuery(rest.slice(end), high)
   if (pq === undefined) return undefined
   const path = pq.length === 0 || pq.charCodeAt(0) === 0x3f ? `/${pq}` : pq
   return `${scheme}://${rest.slice(0, end)}${path}`
@@ -175,7 +186,7 @@ export const normalizeUri = (s: string): string | undefined => {
 
 const validatedString = (
   typeName: string,
-  validate: (s: string) => string | undefined,
+  validate: (s: string, era: HttpEra) => string | undefined,
   reason: "InvalidMethod" | "InvalidUri" | "InvalidHttpVersion",
   schema: () => Schema.Schema<string>
 ): Codec<string> =>
@@ -189,14 +200,14 @@ const validatedString = (
     read: (r: Reader) => {
       const at = r.pos
       const s = r.str()
-      const v = validate(s)
+      const v = validate(s, r.era)
       if (v === undefined) return r.invalid(reason, at, `invalid ${typeName}: ${JSON.stringify(s.slice(0, 64))}`)
       return v
     },
     toCanon: (a) => a,
     fromCanon: (j, p) => {
       if (typeof j !== "string") return canonFail(p, `expected a string for ${typeName}`)
-      const v = validate(j)
+      const v = validate(j, NEWEST_HTTP_ERA)
       return v === j ? v : canonFail(p, `not a canonical ${typeName}: ${JSON.stringify(j)}`)
     },
     makeSchema: schema
@@ -216,7 +227,7 @@ export const MethodSchema = Schema.String.pipe(Schema.filter(isMethod, { message
   })
 
 /** @internal */
-export const method = validatedString("Method", (s) => (isMethod(s) ? s : undefined), "InvalidMethod", () =>
+export const method = validatedString("Method", (s, era) => (isMethodIn(s, era) ? s : undefined), "InvalidMethod", () =>
   MethodSchema
 )
 
@@ -243,7 +254,7 @@ export const UriSchema = Schema.String.pipe(
 })
 
 /** @internal */
-export const uri = validatedString("Uri", normalizeUri, "InvalidUri", () => UriSchema)
+export const uri = validatedString("Uri", normalizeUriIn, "InvalidUri", () => UriSchema)
 
 /** @internal */
 export const HTTP_VERSIONS = ["HTTP/0.9", "HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0"] as const
@@ -332,9 +343,10 @@ const readHeaderName = (r: Reader): string | undefined => {
   const end = at + n
   let upper = false
   let token = n > 0 && n <= 0xffff
+  const chars = r.era.headerNameChars
   for (let i = at; token && i < end; i++) {
     const c = b[i]!
-    if (c >= 128 || TOKEN[c] === 0) token = false
+    if (c >= 128 || chars[c] === 0) token = false
     else if (c >= 0x41 && c <= 0x5a) upper = true
   }
   if (!token) {
@@ -409,8 +421,8 @@ export const headerMap: Codec<HeaderMap> = make({
       if (prev < 0) {
         index?.set(name, out.length)
         out.push([name, values])
-      } else if (k === 1) out[prev] = [name, values] // insert: replaces earlier values
-      else out[prev]![1].push(...values) // append
+      } else if (k === 1 && r.era.singleValueReplaces) out[prev] = [name, values] // insert: replaces earlier values
+      else out[prev]![1].push(...values) // append (every value, before http-serde's `single`)
     }
     return out
   },

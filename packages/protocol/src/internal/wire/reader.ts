@@ -8,9 +8,17 @@
  */
 
 import type { DecodeFailureReason } from "../../ProtocolError.js"
+import type { HttpEra } from "./httpEra.js"
 
 /** Everything that makes bytes invalid (a truncated stream is the Channel's concern). @internal */
 export type InvalidReason = Exclude<DecodeFailureReason, "Truncated">
+
+/**
+ * Nesting limit of recursive types (HttpFilter::Composite), for decode and encode. A real agent
+ * (2 MiB worker stack) decodes about 4,600 levels and aborts the process beyond; we stay below.
+ * @internal
+ */
+export const DEFAULT_MAX_DEPTH = 4096
 
 /** @internal */
 export class InvalidSignal {
@@ -18,7 +26,10 @@ export class InvalidSignal {
     readonly reason: InvalidReason,
     readonly offset: number,
     readonly detail: string,
-    /** enum path from the root, outermost first, e.g. ["ClientMessage::TcpSteal", "LayerTcpSteal"] */
+    /**
+     * enum path, built innermost first while the signal unwinds (decodeOne turns it around):
+     * e.g. ["LayerTcpSteal", "ClientMessage::TcpSteal"]
+     */
     readonly path: Array<string> = [],
     /** for UnknownVariant: the variant index that was read */
     readonly variantIndex?: number
@@ -47,7 +58,11 @@ export class Reader {
     readonly end: number,
     maxMessageBytes: number,
     /** per-enum allowed variant count, indexed by enum id; undefined = every known variant */
-    readonly variantLimits: Int32Array | undefined
+    readonly variantLimits: Int32Array | undefined,
+    /** more nested recursive values than this are `TooDeep` */
+    readonly maxDepth: number,
+    /** what the `http` crate of the emulated version accepts */
+    readonly era: HttpEra
   ) {
     this.pos = start
     this.limit = start + maxMessageBytes
