@@ -7,6 +7,7 @@
 import * as Codec from "@mirrord-effect/protocol/Codec"
 import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
+import * as Tcp from "@mirrord-effect/protocol/Tcp"
 import type { SemVer } from "@mirrord-effect/protocol/Version"
 import * as Version from "@mirrord-effect/protocol/Version"
 import * as Either from "effect/Either"
@@ -80,19 +81,18 @@ export const unsupportedFilterVariant = (
   version: Option.Option<SemVer>
 ): { readonly name: string; readonly since: string } | undefined => {
   const v = Option.getOrElse(version, () => Version.CLIENT_DEFAULT_VERSION)
-  const visit = (f: HttpFilter): { readonly name: string; readonly since: string } | undefined => {
+  // Depth-first in document order with an explicit stack: filters may nest thousands deep.
+  const pending: Array<HttpFilter> = [filter]
+  while (pending.length > 0) {
+    const f = pending.pop()!
     for (const [tag, gate] of filterGates) {
       if (f._tag === tag && !gate.matches(v)) return { name: `HttpFilter::${tag}`, since: gate.range }
     }
     if (f._tag === "Composite") {
-      for (const inner of f.filters) {
-        const bad = visit(inner)
-        if (bad !== undefined) return bad
-      }
+      for (let i = f.filters.length - 1; i >= 0; i--) pending.push(f.filters[i]!)
     }
-    return undefined
   }
-  return visit(filter)
+  return undefined
 }
 
 /**
@@ -139,8 +139,18 @@ export const subscribeMessage = (
     }
   }
   if (filter !== undefined) {
-    // A filter the codec cannot encode at all (e.g. nested beyond its depth limit) belongs here,
-    // before anything else looks at it: `SubscribeError` reason `FilterUnencodable`.
+    // A filter nested beyond the codec's limit cannot be encoded, and no agent would decode it:
+    // refuse it before anything walks it recursively (filterDepth itself is iterative).
+    const depth = Tcp.filterDepth(filter)
+    if (depth > Codec.defaultMaxDepth) {
+      return Either.left(
+        new SubscribeError({
+          reason: "FilterUnencodable",
+          port,
+          detail: `the filter is nested ${depth} levels deep; at most ${Codec.defaultMaxDepth} can be encoded (a real agent aborts beyond about 4,600)`
+        })
+      )
+    }
     const bad = unsupportedFilterVariant(filter, version)
     if (bad !== undefined) return refuse(bad)
   }
