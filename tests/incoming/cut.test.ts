@@ -15,6 +15,7 @@ import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
 import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
 import type { ClientMessage } from "@mirrord-effect/protocol/Message"
+import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -45,7 +46,7 @@ const halfAnsweringApp = (onCue: (socket: net.Socket) => void) =>
  * The proxy attached to `sim` through a real AgentConnection (in the test's scope); closing
  * `attachScope` detaches the proxy (as when it stops) while the connection stays usable.
  */
-const proxyAttachedTo = (sim: AgentSim.AgentSim, appPort: number, attachScope?: Scope.Scope) =>
+const proxyAttachedTo = (sim: AgentSim.AgentSim, appPort: number, attachScope?: Scope.Scope, filter?: HttpFilter) =>
   Effect.gen(function*() {
     const versionRef = yield* ProtocolVersion.make()
     const localHttp = yield* LocalHttp.make()
@@ -61,7 +62,7 @@ const proxyAttachedTo = (sim: AgentSim.AgentSim, appPort: number, attachScope?: 
     )
     yield* connection.negotiated
     yield* proxy.attach(connection).pipe(Effect.forkIn(attachScope ?? (yield* Effect.scope)))
-    yield* proxy.subscribe({ port: 80, mode: "steal", target: { host: "127.0.0.1", port: appPort } }).pipe(Effect.orDie)
+    yield* proxy.subscribe({ port: 80, mode: "steal", filter, target: { host: "127.0.0.1", port: appPort } }).pipe(Effect.orDie)
     return proxy
   })
 
@@ -165,5 +166,35 @@ describe("cut responses reach the agent (agent-sim 1.29.0)", () => {
         yield* Effect.sleep(5)
       }
       expect(yield* sentFor(sim, connectionId)).toEqual(["Start"])
+    }), T)
+})
+
+describe("a response not started when the proxy stops (agent-sim 1.7.0: Framed)", () => {
+  it.scopedLive("the agent gets one 502 HttpResponse, so its client is not left waiting", () =>
+    Effect.gen(function*() {
+      // the app sends its head and part of a chunked body, then hangs: a Framed response waits
+      // for the whole body, so nothing of it has gone out when the proxy stops
+      const reached = yield* Deferred.make<void>()
+      const app = yield* localAppRaw((socket) => {
+        void readUntil(socket, (b) => b.includes("\r\n\r\n")).then(() => {
+          socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n7\r\npartial\r\n")
+          Deferred.unsafeDone(reached, Exit.void)
+        })
+      })
+      const sim = yield* AgentSim.make({ version: "1.7.0", record: true })
+      const proxyScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      // agents before 1.19.4 deliver HTTP only on filtered subscriptions
+      yield* proxyAttachedTo(sim, app.port, proxyScope, { _tag: "Path", value: "^/" })
+      const events = yield* sim.request(80, { method: "GET", uri: "/slow" }).pipe(Stream.runCollect, Effect.either, Effect.fork)
+      yield* Deferred.await(reached)
+      yield* Scope.close(proxyScope, Exit.void)
+      const result = yield* Fiber.join(events)
+      const heads = result._tag === "Right" ? [...result.right].filter((e) => e._tag === "Head") : []
+      expect(heads.map((h) => [h.status, h.variant])).toEqual([[502, "HttpResponse"]])
+      const recorded = yield* sim.recording
+      const responses = recorded.filter((r) =>
+        r._tag === "Received" && r.message._tag === "TcpSteal" && r.message.value._tag.startsWith("HttpResponse")
+      )
+      expect(responses.length).toBe(1)
     }), T)
 })

@@ -120,6 +120,9 @@ const requestSpan = <A, E, R>(effect: Effect.Effect<A, E, R>, request: GatewayRe
     })
   )
 
+/** The 502 body of a request the proxy stopped serving before any of its response went out. */
+const INTERRUPTED_MESSAGE = "the proxy stopped before the local app answered"
+
 /** How long the cut of an interrupted response may wait for the agent connection. */
 const CUT_ON_INTERRUPT_BOUND = Duration.seconds(1)
 
@@ -171,20 +174,34 @@ export const run = (
   state: ConnectionState
 ): Effect.Effect<void> => {
   const { ids, mode } = request
-  const send = (message: LayerTcpSteal) => sendResponse(ctx, attachment, message)
+  // Whether anything of the response reached the send path: decides what an interruption owes.
+  let responding = false
+  const send = (message: LayerTcpSteal) => {
+    responding = true
+    return sendResponse(ctx, attachment, message)
+  }
+  /** The agent can still be told about this request: it did not cancel it and the connection is the same. */
+  const agentWaits = () => !handle.cancelled && attachment.connections[mode].get(ids.connection_id) === state
+  const postBounded = (messages: ReadonlyArray<LayerTcpSteal>) =>
+    Effect.forEach(messages, (message) => attachment.post(steal(message)), { discard: true }).pipe(
+      Effect.timeout(CUT_ON_INTERRUPT_BOUND),
+      Effect.ignore
+    )
   const respondOptions = {
     readyFrames: ctx.options.responseReadyFrames,
     // The proxy is stopping (or detaching) with this response in flight: cut it, unless the agent
     // cancelled the request itself or the connection is gone.
     onInterruptAfterStart: (cut: ReadonlyArray<LayerTcpSteal>) =>
-      Effect.suspend(() => {
-        if (handle.cancelled || attachment.connections[mode].get(ids.connection_id) !== state) return Effect.void
-        return Effect.forEach(cut, (message) => attachment.post(steal(message)), { discard: true }).pipe(
-          Effect.timeout(CUT_ON_INTERRUPT_BOUND),
-          Effect.ignore
-        )
-      })
+      Effect.suspend(() => (agentWaits() ? postBounded(cut) : Effect.void))
   }
+  // The proxy is stopping (or detaching) before anything of the response went out (e.g. a Framed
+  // response still collecting its body): answer the 502 every agent decodes, so the client is not
+  // left waiting on a connection nobody will answer.
+  const answerInterrupted = Effect.suspend(() =>
+    mode === "steal" && !responding && agentWaits()
+      ? postBounded([badGateway(ids, request.version, INTERRUPTED_MESSAGE, ctx.options.badGatewayVersion)])
+      : Effect.void
+  )
   const attempt: Effect.Effect<void, LocalHttpError | RequestBodyAborted> = Effect.scoped(Effect.gen(function*() {
     const response = yield* ctx.localHttp.send(request.target, {
       method: request.method,
@@ -197,7 +214,10 @@ export const run = (
     // No retry after the head: the request has reached the app.
     yield* handle.body.stopCaching
     const head: ResponseHead = { status: response.status, version: response.version, headers: response.headers }
-    if (Option.isSome(response.upgraded)) return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
+    if (Option.isSome(response.upgraded)) {
+      responding = true // the 101 goes out at once; a 502 after it would be wrong
+      return yield* upgrade(ctx, attachment, request, head, response.upgraded.value, state)
+    }
     if (mode === "mirror") return yield* discard(response.bodySource)
     const outcome = yield* respond(request.responseMode, ids, head, response.bodySource, send, respondOptions)
     if (outcome._tag === "Cut") {
@@ -225,6 +245,7 @@ export const run = (
         yield* Effect.logDebug(`request ${ids.connection_id}/${ids.request_id} failed: ${error.message}`)
         if (mode === "steal") {
           yield* ctx.metrics.response("BadGateway")
+          responding = true
           yield* attachment.send(
             steal(badGateway(ids, request.version, error.message, ctx.options.badGatewayVersion))
           )
@@ -238,7 +259,7 @@ export const run = (
       }),
       ctx.metrics.requestStarted
     ),
-    () => requestSpan(loop(0), request),
+    () => requestSpan(Effect.onInterrupt(loop(0), () => answerInterrupted), request),
     () =>
       Effect.zipRight(
         ctx.metrics.requestEnded,
