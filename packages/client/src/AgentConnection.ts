@@ -147,6 +147,11 @@ export interface Options extends Handshake.HandshakeOptions {
   readonly pongTimeout?: Duration.DurationInput | undefined
   /** How long to wait for the TCP connection (default 10 s) → `Unreachable`. */
   readonly connectTimeout?: Duration.DurationInput | undefined
+  /**
+   * When the connection's scope closes, how long to wait for the socket to flush everything
+   * `send` accepted (default 2 s); a peer that stopped reading is cut off after that.
+   */
+  readonly closeTimeout?: Duration.DurationInput | undefined
   /** How many sent messages `Diagnosis` remembers (default 16). */
   readonly sentRingSize?: number | undefined
   /** Publish the version into this ref instead of a fresh one (it is set to `None` first). */
