@@ -20,6 +20,11 @@
  * `inboundCapacity` messages, then the socket is paused until `messages` is pulled again
  * (Pongs and handshake answers then wait too).
  *
+ * Closing: when the connection's scope closes, everything `send` accepted is flushed and the
+ * socket ended before it is destroyed, waiting at most `closeTimeout` for a peer that stopped
+ * reading. Messages still held back by an unfinished handshake are dropped (no version to send
+ * them with).
+ *
  * @since 0.1.0
  */
 import type * as Socket from "@effect/platform/Socket"
