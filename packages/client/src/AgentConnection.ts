@@ -20,6 +20,11 @@
  * `inboundCapacity` messages, then the socket is paused until `messages` is pulled again
  * (Pongs and handshake answers then wait too).
  *
+ * Closing: when the connection's scope closes, everything `send` accepted is flushed and the
+ * socket ended before it is destroyed, waiting at most `closeTimeout` for a peer that stopped
+ * reading. Messages still held back by an unfinished handshake are dropped (no version to send
+ * them with).
+ *
  * @since 0.1.0
  */
 import type * as Socket from "@effect/platform/Socket"
@@ -147,6 +152,11 @@ export interface Options extends Handshake.HandshakeOptions {
   readonly pongTimeout?: Duration.DurationInput | undefined
   /** How long to wait for the TCP connection (default 10 s) → `Unreachable`. */
   readonly connectTimeout?: Duration.DurationInput | undefined
+  /**
+   * When the connection's scope closes, how long to wait for the socket to flush everything
+   * `send` accepted (default 2 s); a peer that stopped reading is cut off after that.
+   */
+  readonly closeTimeout?: Duration.DurationInput | undefined
   /** How many sent messages `Diagnosis` remembers (default 16). */
   readonly sentRingSize?: number | undefined
   /** Publish the version into this ref instead of a fresh one (it is set to `None` first). */

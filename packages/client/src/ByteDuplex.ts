@@ -2,10 +2,12 @@
  * The byte stream an agent connection runs over: the few members of a Node `net.Socket` (or any
  * stream.Duplex socket: Bun's and Deno's `node:net` too) that a connection at the floor needs —
  * writes with a callback, cork/uncork (one `writev` per tick), `'drain'`, pause/resume (a full
- * inbound mailbox pushes back on the OS socket) and destroy. It is structural: a `net.Socket`
+ * inbound mailbox pushes back on the OS socket), end (flush, then close the write side: what
+ * `send` accepted still reaches the agent when the connection closes) and destroy. It is structural: a `net.Socket`
  * is one as it is, without a wrapper.
  *
- * Events used: `'data'` (Uint8Array), `'end'`, `'error'` (Error), `'close'`, `'drain'`.
+ * Events used: `'data'` (Uint8Array), `'end'`, `'error'` (Error), `'close'`, `'drain'`, `'finish'`
+ * (after `end`: every write flushed).
  *
  * @since 0.2.0
  */
@@ -22,6 +24,8 @@ export interface ByteDuplex {
   uncork(): void
   /** True from a `write` that returned false until the next `'drain'`. */
   readonly writableNeedDrain: boolean
+  /** No more writes: flushes what is buffered (corked or not), then `'finish'`. */
+  end(): unknown
   pause(): unknown
   resume(): unknown
   destroy(error?: Error): unknown

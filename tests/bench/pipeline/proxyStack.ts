@@ -1,10 +1,10 @@
 /**
  * The proxy side of a pipeline benchmark: a real IncomingProxy (real LocalHttp, LocalTcp) with
- * one shared version ref, attached over real TCP (NodeSocket) to an agent (an agent-sim or a
+ * one shared version ref, attached over real TCP (node:net, `NodeTransport`) to an agent (an agent-sim or a
  * raw agent) through a real AgentConnection, one connection at a time.
  */
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import type { IncomingProxyError } from "@mirrord-effect/incoming/IncomingError"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
@@ -74,7 +74,7 @@ export const attach = (
       assumeVersion: options.assumeVersion,
       pingInterval: options.pingInterval
     }).pipe(
-      Effect.provideService(AgentConnection.SocketConnector, (a) => NodeSocket.makeNet({ host: a.host, port: a.port })),
+      Effect.provideService(AgentConnection.SocketConnector, NodeTransport.connect),
       Scope.extend(scope)
     )
     yield* connection.negotiated

@@ -175,12 +175,6 @@ const statusText = (prefix: string, c: Counters) => {
 
 let sessions = 0
 
-/** Resumes after Node's next-tick queue (where a corked socket is uncorked) has run. */
-const afterPendingWrites = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
-
 const sessionText = (status: AgentSession.SessionStatus, initial: string): string => {
   switch (status._tag) {
     case "Connecting":
@@ -234,8 +228,8 @@ export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
       Effect.mapError(subscribeFailed),
       Effect.raceFirst(stopped)
     )
-    // runs on SIGINT/SIGTERM too (the runtime interrupts us): unsubscribe, and let the
-    // message reach the socket before the connection closes
+    // runs on SIGINT/SIGTERM too (the runtime interrupts us): unsubscribe before the connection
+    // closes (closing it flushes what was sent, so the agent gets the PortUnsubscribe)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         yield* proxy.unsubscribe(subscription)
@@ -248,9 +242,6 @@ export const run = (args: StealArgs, terminal: { readonly ansi: boolean }) =>
             schedule: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(100)))
           })
         )
-        // the connection's writer corks a tick's writes and uncorks them on the next tick; closing
-        // the connection (destroying its socket) within this tick would discard the unsubscribe
-        yield* afterPendingWrites
         process.stderr.write(`mirrord-effect: unsubscribed from port ${args.port}, closing\n`)
       })
     )

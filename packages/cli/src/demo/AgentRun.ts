@@ -7,11 +7,11 @@
  *
  * @since 0.1.0
  */
-import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as AgentSim from "@mirrord-effect/agent-sim/AgentSim"
 import type { DropReason, Recorded } from "@mirrord-effect/agent-sim/Recording"
 import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
 import * as Diagnosis from "@mirrord-effect/client/Diagnosis"
+import * as NodeTransport from "@mirrord-effect/client/NodeTransport"
 import type { HttpFrontOptions } from "@mirrord-effect/agent-sim/HttpFront"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
@@ -84,8 +84,6 @@ export interface AgentRunOptions {
 // unfiltered steal carries HTTP only from 1.19.4 (older agents steal raw TCP)
 const EVERY_PATH = { _tag: "Path", value: "^/" } as const
 
-const nodeConnector = (address: AgentConnection.AgentAddress) => NodeSocket.makeNet({ host: address.host, port: address.port })
-
 const stripChannel = (variant: string) => variant.replace(/^TcpSteal\//, "")
 
 /** The request and response variants of the exchange among the messages recorded for it. */
@@ -129,7 +127,7 @@ export const run = (options: AgentRunOptions): Effect.Effect<AgentReport, DemoEr
       address: sim.address,
       ...(assume === undefined ? {} : { assumeVersion: assume })
     }).pipe(
-      Effect.provideService(AgentConnection.SocketConnector, nodeConnector),
+      Effect.provideService(AgentConnection.SocketConnector, NodeTransport.connect),
       Effect.mapError(connectFailed("connect"))
     )
     const negotiated = yield* connection.negotiated.pipe(Effect.mapError(connectFailed("negotiation")))

@@ -10,7 +10,9 @@
  *   `messages` resumes it, so a slow consumer pushes back on the OS socket.
  * Control plane (fibers in the connection's scope): the handshake, then the keepalive.
  * The first failure wins (`terminate`): it ends `messages` (after what is already in the mailbox),
- * every later `send`, and destroys the socket.
+ * every later `send`, and destroys the socket. Closing the connection's scope is no failure of
+ * the socket: everything `send` accepted is flushed first (`closeGracefully`, bounded by
+ * `closeTimeout`), then the socket is destroyed.
  * @internal
  */
 import * as Socket from "@effect/platform/Socket"
@@ -50,6 +52,7 @@ interface Config {
   readonly pongTimeout: Duration.Duration
   readonly negotiationTimeout: Duration.Duration
   readonly connectTimeout: Duration.Duration
+  readonly closeTimeout: Duration.Duration
   readonly assumeVersion: Option.Option<Version.SemVer>
   readonly offerVersion: Version.SemVer
   readonly sentRingSize: number
@@ -87,6 +90,7 @@ const resolveConfig = (options: Options, address: string): Either.Either<Config,
       pongTimeout: Duration.decode(options.pongTimeout ?? Duration.seconds(30)),
       negotiationTimeout: Duration.decode(options.negotiationTimeout ?? Handshake.DEFAULT_NEGOTIATION_TIMEOUT),
       connectTimeout: Duration.decode(options.connectTimeout ?? Duration.seconds(10)),
+      closeTimeout: Duration.decode(options.closeTimeout ?? Duration.seconds(2)),
       assumeVersion,
       offerVersion,
       sentRingSize: capacity(options.sentRingSize, 16),
@@ -249,17 +253,23 @@ const build = (
 
     const diagnose = (): Diagnosis.Diagnosis => Diagnosis.diagnose(sent.toArray(), known, knownMayBeEcho)
 
-    /** Ends the connection with `error` unless it has ended already; synchronous, for event handlers. */
-    const terminate = (error: AgentConnectionError): void => {
-      if (failure !== undefined) return
+    /**
+     * Ends the connection with `error` unless it has ended already; synchronous, for event
+     * handlers. The socket is destroyed unless the caller flushes it first (`destroy` false).
+     * Returns false when the connection had ended already.
+     */
+    const terminate = (error: AgentConnectionError, destroy = true): boolean => {
+      if (failure !== undefined) return false
       failure = error
       Deferred.unsafeDone(closed, Exit.fail(error))
       Deferred.unsafeDone(firstNegotiation, Exit.fail(error))
       inbound.unsafeDone(Exit.fail(error))
       writer.close()
       onPong?.()
+      // held back for a version that never came: they cannot be written without one
       held = []
-      duplex.destroy()
+      if (destroy) duplex.destroy()
+      return true
     }
 
     const peerHead = () => head.subarray(0, Math.min(bytesReceived, HEAD_BYTES))
@@ -348,20 +358,63 @@ const build = (
       const truncated = reader.finish()
       terminate(lost(truncated))
     }
-    const onError = (error: Error): void => terminate(lost(error))
-    const onClose = (): void => terminate(lost(undefined))
+    const onError = (error: Error): void => {
+      terminate(lost(error))
+    }
+    const onClose = (): void => {
+      terminate(lost(undefined))
+    }
+
+    /**
+     * Flushes what is corked, ends the write side and waits for `'finish'` (everything accepted
+     * by `send` is in the OS socket), a `'close'` or an `'error'` — at most `closeTimeout`, so
+     * a peer that stopped reading cannot hold the close forever.
+     */
+    const closeGracefully = Effect.async<void>((resume) => {
+      if (duplex.destroyed) return resume(Effect.void)
+      const done = () => {
+        stopWaiting()
+        resume(Effect.void)
+      }
+      const stopWaiting = () => {
+        duplex.removeListener("finish", done)
+        duplex.removeListener("close", done)
+        duplex.removeListener("error", done)
+      }
+      duplex.on("finish", done)
+      duplex.on("close", done)
+      duplex.on("error", done)
+      writer.flush()
+      duplex.end()
+      return Effect.sync(stopWaiting)
+    }).pipe(
+      // finalizers run uninterruptibly: without this the timeout could not stop the wait
+      Effect.interruptible,
+      Effect.timeoutOption(config.closeTimeout),
+      Effect.flatMap(Option.match({
+        onNone: () =>
+          Effect.logDebug(
+            `${config.address} did not take the last bytes within ${seconds(config.closeTimeout)}; closing anyway`
+          ),
+        onSome: () => Effect.void
+      }))
+    )
 
     duplex.on("data", onData)
     duplex.on("end", onEnd)
     duplex.on("error", onError)
     duplex.on("close", onClose)
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        terminate(new AgentConnectionError({ reason: "Shutdown", detail: "the connection's scope closed" }))
+      Effect.suspend(() => {
+        const open = terminate(
+          new AgentConnectionError({ reason: "Shutdown", detail: "the connection's scope closed" }),
+          false
+        )
         duplex.removeListener("data", onData)
         duplex.removeListener("end", onEnd)
         duplex.removeListener("close", onClose)
-      })
+        return open ? closeGracefully : Effect.void
+      }).pipe(Effect.ensuring(Effect.sync(() => duplex.destroy())))
     )
     if (duplex.destroyed) terminate(lost(undefined))
 

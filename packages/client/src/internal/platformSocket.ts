@@ -35,6 +35,15 @@ export const toByteDuplex = (socket: Socket.Socket): Effect.Effect<ByteDuplex, S
     let needDrain = false
     let destroyed = false
     let writing = false
+    /** `end` was called: `'finish'` once the writer fiber has written everything */
+    let ending = false
+    let finished = false
+    const finishIfFlushed = () => {
+      if (ending && !finished && !writing && pending.length === 0 && !destroyed) {
+        finished = true
+        emit("finish")
+      }
+    }
 
     const flush = Effect.gen(function*() {
       while (pending.length > 0 && !destroyed) {
@@ -58,6 +67,7 @@ export const toByteDuplex = (socket: Socket.Socket): Effect.Effect<ByteDuplex, S
       }
     }).pipe(Effect.ensuring(Effect.sync(() => {
       writing = false
+      finishIfFlushed()
     })))
 
     const opened = yield* Deferred.make<void, Socket.SocketError>()
@@ -65,7 +75,7 @@ export const toByteDuplex = (socket: Socket.Socket): Effect.Effect<ByteDuplex, S
 
     const duplex: ByteDuplex = {
       write(chunk, callback) {
-        if (destroyed) {
+        if (destroyed || ending) {
           callback?.(new Error("the socket is closed"))
           return false
         }
@@ -77,6 +87,10 @@ export const toByteDuplex = (socket: Socket.Socket): Effect.Effect<ByteDuplex, S
         }
         if (held >= HIGH_WATER_MARK) needDrain = true
         return !needDrain
+      },
+      end() {
+        ending = true
+        finishIfFlushed()
       },
       cork() {},
       uncork() {},

@@ -103,6 +103,11 @@ export class SocketWriter {
     }
   }
 
+  /** Uncorks now instead of at the end of the tick (the connection is closing). */
+  flush(): void {
+    if (this.corked) this.uncork()
+  }
+
   /** Wakes every waiter (the connection ended). */
   close(): void {
     this.socket.removeListener("drain", this.wake)
