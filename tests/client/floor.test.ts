@@ -101,7 +101,7 @@ describe("AgentConnection at the floor", () => {
       yield* Fiber.join(sending)
       expect(seen).toEqual(Array.from({ length: count }, (_, i) => BigInt(i)))
       expect(socket.isPaused()).toBe(false)
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("concurrent senders against a reader that stops: memory bounded by the socket's buffer plus one message; each sender's order kept", () =>
     Effect.gen(function*() {
@@ -138,7 +138,7 @@ describe("AgentConnection at the floor", () => {
       for (let s = 0; s < senders; s++) {
         expect(ids.filter((id) => Math.floor(id / 1_000) === s)).toEqual(Array.from({ length: perSender }, (_, i) => s * 1_000 + i))
       }
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("a renegotiation amid concurrent sends: nothing is written between SwitchProtocolVersion and the answer; nothing lost, order kept", () =>
     Effect.gen(function*() {
@@ -185,7 +185,7 @@ describe("AgentConnection at the floor", () => {
       expect(t.slice(at).filter((x) => x === "TcpSteal.Data").length).toBeGreaterThan(0)
       const ids = received.flatMap((m) => (m._tag === "TcpSteal" && m.value._tag === "Data" ? [Number(m.value.value.connection_id)] : []))
       expect(ids).toEqual(Array.from({ length: count }, (_, i) => i))
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("the Pong deadline starts when the Ping is written: a slow agent reader behind a large HttpResponseFramed keeps the connection", () =>
     Effect.gen(function*() {
@@ -215,7 +215,7 @@ describe("AgentConnection at the floor", () => {
       expect(tags(received.filter((m) => m._tag !== "Ping"))).toEqual(["SwitchProtocolVersion(1.29.0)", "ReadyForLogs", "TcpSteal.HttpResponseFramed"])
       expect(peer.dropReason()).toBeUndefined()
       expect(yield* endedWith(connection)).toBeUndefined()
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("any message from the agent counts as alive; silence after a written Ping is PongTimeout", () =>
     Effect.gen(function*() {
@@ -247,7 +247,7 @@ describe("AgentConnection at the floor", () => {
       expect(error.reason).toBe("PongTimeout")
       expect(error.detail).toContain("of a Ping written to the socket")
       expect(Date.now() - silentFrom).toBeGreaterThanOrEqual(900)
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("an HTTP server given as the agent: 'this looks like an HTTP server, not a mirrord agent', no assumeVersion advice", () =>
     Effect.gen(function*() {
@@ -263,7 +263,7 @@ describe("AgentConnection at the floor", () => {
       expect(error.reason).toBe("NegotiationFailed")
       expect(error.detail).toMatch(/^this looks like an HTTP server, not a mirrord agent: 127\.0\.0\.1:\d+ answered "HTTP\/1\.1 400 Bad Request"$/)
       expect(error.suggestAssumeVersion).toBeUndefined()
-    }), 10_000)
+    }), 60_000)
 
   it.scopedLive("an agent older than 1.3.0 closes without a byte: the hint, and suggestAssumeVersion", () =>
     Effect.gen(function*() {
@@ -272,7 +272,7 @@ describe("AgentConnection at the floor", () => {
       const error = yield* Effect.flip(connection.negotiated)
       expect(error.detail).toBe(Handshake.OLDER_THAN_1_3_0_HINT)
       expect(error.suggestAssumeVersion).toBe(true)
-    }), 10_000)
+    }), 60_000)
 
   it.scopedLive("the @effect/platform Socket path: negotiates, sends, receives, reports the loss", () =>
     Effect.gen(function*() {
@@ -289,5 +289,5 @@ describe("AgentConnection at the floor", () => {
       expect(got).toEqual([stolenData(5, 100), stolenData(6, 100)])
       yield* peer.drop
       expect((yield* Effect.flip(connection.closed)).reason).toBe("Lost")
-    }), 10_000)
+    }), 60_000)
 })
