@@ -254,7 +254,8 @@ describe("catalogue", () => {
         server.once("connection", () => server.close())
       })
       // The second request is refused once, then reuses the pooled connection (intproxy backoff).
-      const b = yield* bench({ proxy: { retryBackoff: [50, 100, 200, 400, 500] } })
+      // The backoffs add up to ~25 s: the first exchange ends well within them on a busy machine.
+      const b = yield* bench({ proxy: { retryBackoff: [50, 100, 200, 400, 800, 1600, 3200, 6400, 12_800] } })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       const keepAlive = headers({ host: "x", connection: "keep-alive" })
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 0n, headers: keepAlive })))

@@ -380,7 +380,7 @@ describe("scenarios: cancellation and stale state", () => {
         handled++
       })
       const port = yield* freePort
-      const b = yield* bench({ proxy: { retryBackoff: [2000] } })
+      const b = yield* bench({ proxy: { retryBackoff: [600_000] } }) // a backoff that outlasts the test: only the Close ends it
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.subscribe({ port: 81, mode: "steal", target: { host: "127.0.0.1", port } })
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 1n })))
