@@ -54,7 +54,7 @@ describe("AgentSim HTTP front", () => {
       }
       expect(rest).toBe("data: 2\n\n")
       expect(yield* Effect.flatMap(client.next(), (m) => tcpOf(m))).toEqual({ _tag: "Close", value: { connection_id: ids.connection_id } })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a POST body streams to the client, and the Framed response comes back", () =>
     Effect.gen(function*() {
@@ -80,7 +80,7 @@ describe("AgentSim HTTP front", () => {
         value: { port: 80, ...ids, internal_response: { status: 201, version: "HTTP/1.1", headers: headers(["content-length", String(answer.length)]), body: [{ _tag: "Data", value: answer }] } }
       }))
       expect(yield* Fiber.join(responseFiber)).toEqual({ status: 201, text: "echo: hello front" })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a response that fails mid-body destroys the HTTP connection; unmatched paths get the simulator's 404", () =>
     Effect.gen(function*() {
@@ -95,7 +95,7 @@ describe("AgentSim HTTP front", () => {
       expect(text._tag).toBe("Left")
       const notStolen = yield* Effect.promise(() => fetch(`${url}/elsewhere`).then((r) => r.status))
       expect(notStolen).toBe(404)
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("an HTTP client that goes away mid-response makes the simulator send Close", () =>
     Effect.gen(function*() {
@@ -110,7 +110,7 @@ describe("AgentSim HTTP front", () => {
       expect(dec((yield* Effect.promise(() => reader.read())).value!)).toBe("tick")
       abort.abort()
       expect(yield* Effect.flatMap(client.next(), (m) => tcpOf(m))).toEqual({ _tag: "Close", value: { connection_id: ids.connection_id } })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("an unfiltered steal on a simulator older than 1.19.4: curl is told the request went to raw TCP, not that nobody subscribed", () =>
     Effect.gen(function*() {
@@ -132,7 +132,7 @@ describe("AgentSim HTTP front", () => {
         _tag: "NewConnectionV1",
         value: { connection_id: duplex.connectionId, destination_port: 80 }
       })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("the same steal from a 1.19.4 simulator is delivered as HTTP", () =>
     Effect.gen(function*() {
@@ -145,5 +145,5 @@ describe("AgentSim HTTP front", () => {
       const tcp = yield* Effect.flatMap(client.next(), (m) => tcpOf(m))
       expect(tcp).toMatchObject({ _tag: "HttpRequestChunked", value: { _tag: "StartV2", value: { request: { uri: "/x" } } } })
       yield* Fiber.interrupt(responseFiber)
-    }), 5000)
+    }), 60_000)
 })

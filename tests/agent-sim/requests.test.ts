@@ -96,7 +96,7 @@ describe("AgentSim requests", () => {
         expect(events[0]).toMatchObject({ status: 201, variant: "HttpResponse" })
         expect(ResponseEvent.textOf(events)).toBe("made")
         expect(yield* nextTcp(client)).toEqual({ _tag: "Close", value: { connection_id: ids.connection_id } })
-      }), 5000)
+      }), 60_000)
   }
 
   it.scopedLive("a streamed request body goes out frame by frame as the stream produces it", () =>
@@ -116,7 +116,7 @@ describe("AgentSim requests", () => {
       yield* Queue.offer(chunks, new Uint8Array(0)) // ends the body
       expect(yield* nextTcp(client)).toMatchObject({ value: { _tag: "Body", value: { frames: [{ _tag: "Trailers", value: headers(["x-checksum", "42"]) }], is_last: false } } })
       expect(yield* nextTcp(client)).toMatchObject({ value: { _tag: "Body", value: { frames: [], is_last: true } } })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("reassembles Framed (with trailers) and Chunked (Start, Body, is_last) responses", () =>
     Effect.gen(function*() {
@@ -162,7 +162,7 @@ describe("AgentSim requests", () => {
       yield* Fiber.join(fiber)
       expect(yield* nextTcp(client)).toEqual({ _tag: "Close", value: { connection_id: ids2.connection_id } })
       expect(yield* sim.receivedVariants(1)).toContain("TcpSteal/HttpResponseChunked/Start")
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a chunked Error ends the response with an Error event and no Close", () =>
     Effect.gen(function*() {
@@ -177,7 +177,7 @@ describe("AgentSim requests", () => {
       const events = Chunk.toArray(yield* Fiber.join(fiber))
       expect(events.map((e) => e._tag)).toEqual(["Head", "Error"])
       expect(yield* client.nothingWithin(100)).toBe(true)
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a 1.7.0 agent drops the client without Close on HttpResponseChunked, and request fails saying so", () =>
     Effect.gen(function*() {
@@ -201,7 +201,7 @@ describe("AgentSim requests", () => {
       }
       const [drop] = yield* sim.drops
       expect(drop).toMatchObject({ reason: "UnknownVariant", path: ["ClientMessage::TcpSteal", "LayerTcpSteal"], enumName: "LayerTcpSteal", index: 6, variantName: "HttpResponseChunked", since: "1.8.0" })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("responses for unknown ids and second responses are recorded and ignored", () =>
     Effect.gen(function*() {
@@ -215,7 +215,7 @@ describe("AgentSim requests", () => {
       const ignored = (yield* sim.events).filter((e) => e._tag === "Ignored")
       expect(ignored.map((e) => e._tag === "Ignored" && [e.connectionId, e.requestId])).toEqual([[999n, 0], [ids.connection_id, 1]])
       expect(yield* sim.drops).toEqual([])
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("an old-agent connection reuses one connection id with request ids 0, 1 and sends Close on close", () =>
     Effect.gen(function*() {
@@ -231,7 +231,7 @@ describe("AgentSim requests", () => {
       expect(yield* client.nothingWithin(50)).toBe(true)
       yield* connection.close
       expect(yield* nextTcp(client)).toEqual({ _tag: "Close", value: { connection_id: connection.connectionId } })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a 101 response switches the connection to raw Data both ways, then Close", () =>
     Effect.gen(function*() {
@@ -259,5 +259,5 @@ describe("AgentSim requests", () => {
       expect(yield* nextTcp(client)).toEqual({ _tag: "Data", value: { connection_id: ids.connection_id, bytes: new Uint8Array(0) } })
       expect(yield* nextTcp(client)).toEqual({ _tag: "Close", value: { connection_id: ids.connection_id } })
       expect(yield* upgraded.ended).toEqual({ _tag: "Closed" })
-    }), 5000)
+    }), 60_000)
 })

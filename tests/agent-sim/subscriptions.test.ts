@@ -31,7 +31,7 @@ describe("AgentSim subscriptions", () => {
       expect(yield* subscribe(b, { _tag: "Tcp", value: { _tag: "PortSubscribe", value: 80 } })).toEqual({ _tag: "Ok", value: 80 })
       const [infoA] = (yield* sim.clients).filter((c) => c.subscriptions.length > 0 && c.subscriptions[0]!.mode === "steal")
       expect(infoA?.subscriptions).toEqual([{ clientId: infoA!.id, port: 80, mode: "steal", filter: { _tag: "All" } }])
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("an invalid filter regex is answered with BadHttpFilterExRegex", () =>
     Effect.gen(function*() {
@@ -46,7 +46,7 @@ describe("AgentSim subscriptions", () => {
         expect(result.value.value.values[1]).toMatch(/regular expression/i)
       }
       expect((yield* sim.clients)[0]!.subscriptions).toEqual([])
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("a refused regex fails only that subscription: the agent's reason comes back, the other port keeps its subscription", () =>
     Effect.gen(function*() {
@@ -69,7 +69,7 @@ describe("AgentSim subscriptions", () => {
       const served = yield* sim.request(80, { method: "GET", uri: "/ok" }).pipe(Stream.runHead, Effect.fork)
       expect(yield* Effect.flatMap(a.next(), (m) => tcpOf(m))).toMatchObject({ _tag: "HttpRequestChunked" })
       yield* Fiber.interrupt(served)
-    }), 5000)
+    }), 60_000)
 
   it("filter matching: header lines, path, method, composite all/any, body/jq match everything", () => {
     const req = view("POST", "http://example.com/api/items?id=3", ["x-user", "Ann"], ["accept", "a"], ["accept", "b"])
@@ -114,7 +114,7 @@ describe("AgentSim subscriptions", () => {
       expect(nobody[0]).toMatchObject({ _tag: "Head", status: 404, variant: "NotStolen" })
       expect(ResponseEvent.textOf(nobody)).toContain("no mirrord client subscription")
       expect(yield* ann.nothingWithin(50)).toBe(true)
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("an unfiltered steal gets HTTP only from 1.19.4; older clients are passed through", () =>
     Effect.gen(function*() {
@@ -126,5 +126,5 @@ describe("AgentSim subscriptions", () => {
       expect(events[0]).toMatchObject({ variant: "NotStolen" })
       expect((yield* sim.events).filter((e) => e._tag === "PassedThrough")).toHaveLength(1)
       expect(yield* old.nothingWithin(50)).toBe(true)
-    }), 5000)
+    }), 60_000)
 })

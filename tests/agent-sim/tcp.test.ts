@@ -35,7 +35,7 @@ describe("AgentSim raw TCP and mirror", () => {
         // both directions done: the agent closes the connection
         expect(yield* Effect.flatMap(client.next(), (m) => tcpOf(m))).toEqual({ _tag: "Close", value: { connection_id: id } })
         expect(yield* conn.ended).toEqual({ _tag: "Closed" })
-      }), 5000)
+      }), 60_000)
   }
 
   it.scopedLive("ConnectionUnsubscribe from the client ends the connection with a typed error", () =>
@@ -51,14 +51,14 @@ describe("AgentSim raw TCP and mirror", () => {
       expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { _tag: "AgentSimError", reason: "ConnectionUnsubscribed" } } })
       expect(yield* conn.ended).toEqual({ _tag: "Unsubscribed" })
       expect(yield* client.nothingWithin(50)).toBe(true) // no Close after an unsubscribe
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("connect without an unfiltered steal fails with NotSubscribed", () =>
     Effect.gen(function*() {
       const sim = yield* AgentSim.make({ version: "1.29.0" })
       const exit = yield* Effect.exit(sim.connect(1234))
       expect(exit).toMatchObject({ _tag: "Failure", cause: { error: { reason: "NotSubscribed" } } })
-    }), 5000)
+    }), 60_000)
 
   it.scopedLive("mirrored HTTP (StartV2 on DaemonMessage::Tcp) only for clients on 1.19.4 or later", () =>
     Effect.gen(function*() {
@@ -75,5 +75,5 @@ describe("AgentSim raw TCP and mirror", () => {
       expect(mirrored).toMatchObject({ _tag: "HttpRequestChunked", value: { _tag: "StartV2", value: { request: { uri: "/m", body: { frames: [{ _tag: "Data", value: enc("copy") }], is_last: true } } } } })
       expect(yield* old.nothingWithin(100)).toBe(true)
       expect((yield* sim.events).filter((e) => e._tag === "NotMirrored")).toHaveLength(1)
-    }), 5000)
+    }), 60_000)
 })

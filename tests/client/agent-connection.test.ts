@@ -60,7 +60,7 @@ describe("AgentConnection", () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_900)
       // Pongs never reach the consumer
       expect(seen).toEqual([])
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("Close(reason) ends messages with ClosedByAgent after what came before; LogMessage is logged and forwarded", () =>
     Effect.gen(function*() {
@@ -82,7 +82,7 @@ describe("AgentConnection", () => {
       expect(error.detail).toBe("Pause isn't supported anymore.")
       expect(logged).toContain("WARN:agent says hi")
       expect((yield* Effect.flip(connection.send(portSubscribe(80)))).reason).toBe("ClosedByAgent")
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("a 1.7.0 agent that drops after HttpResponseChunked: Lost, diagnosed", () =>
     Effect.gen(function*() {
@@ -104,7 +104,7 @@ describe("AgentConnection", () => {
       expect(undecodable.message).toEqual(chunkedResponseError(1n))
       const peer = yield* agent.nextConnection
       expect(peer.dropReason()).toMatch(/UnknownVariant/)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("a peer that just goes away: Lost naming the last messages, nothing undecodable", () =>
     Effect.gen(function*() {
@@ -125,7 +125,7 @@ describe("AgentConnection", () => {
         "ReadyForLogs",
         "TcpSteal"
       ])
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("send suspends when the outbound queue is full and the peer does not read", () =>
     Effect.gen(function*() {
@@ -156,7 +156,7 @@ describe("AgentConnection", () => {
       const received = yield* peer.awaitReceived(2 + accepted + 1)
       const ids = received.slice(2).map((m) => (m._tag === "TcpSteal" && m.value._tag === "Data" ? m.value.value.connection_id : -1n))
       expect(ids).toEqual(Array.from({ length: accepted + 1 }, (_, i) => BigInt(i)))
-    }), 10_000)
+    }), 60_000)
 
   it.scopedLive("an unreachable address fails with Unreachable", () =>
     Effect.gen(function*() {
@@ -166,7 +166,7 @@ describe("AgentConnection", () => {
       )
       expect(error.reason).toBe("Unreachable")
       expect(error.detail).toContain(`127.0.0.1:${port}`)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("bytes that are no DaemonMessage fail with Decode", () =>
     Effect.gen(function*() {
@@ -177,7 +177,7 @@ describe("AgentConnection", () => {
       yield* peer.sendBytes(new Uint8Array([200]))
       const { error } = yield* drain(connection)
       expect(error.reason).toBe("Decode")
-    }), 5_000)
+    }), 60_000)
 
   it.live("closing the scope ends the connection: Shutdown for the host, the socket closed for the peer", () =>
     Effect.gen(function*() {
@@ -193,7 +193,7 @@ describe("AgentConnection", () => {
       expect((yield* Effect.flip(connection.send(portSubscribe(80)))).reason).toBe("Shutdown")
       yield* peer.closed
       yield* Scope.close(scope, Exit.void)
-    }), 5_000)
+    }), 60_000)
 
   it.effect("fromStreams: a plain pair, no socket", () =>
     Effect.gen(function*() {

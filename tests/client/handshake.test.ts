@@ -24,7 +24,7 @@ describe("Handshake", () => {
       expect(show(yield* SubscriptionRef.get(connection.version))).toBe("1.29.0")
       const peer = yield* agent.nextConnection
       expect(tags(yield* peer.awaitReceived(2))).toEqual(["SwitchProtocolVersion(1.29.0)", "ReadyForLogs"])
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("a 1.7.0 agent negotiates 1.7.0; the layer's ProtocolVersion caps responses at Framed", () =>
     Effect.gen(function*() {
@@ -37,7 +37,7 @@ describe("Handshake", () => {
         expect(yield* ProtocolVersion.responseMode("HttpRequestChunked")).toBe("Framed")
       })
       yield* Effect.provide(check, context)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("a 1.4.0 agent echoes the offered version", () =>
     Effect.gen(function*() {
@@ -47,7 +47,7 @@ describe("Handshake", () => {
       expect(Version.format(yield* connection.negotiated)).toBe("1.29.0")
       const diagnosis = yield* connection.diagnose
       expect(diagnosis.versionMayBeEcho).toBe(true)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("an agent older than 1.3.0 drops the connection: NegotiationFailed with the hint", () =>
     Effect.gen(function*() {
@@ -59,7 +59,7 @@ describe("Handshake", () => {
       expect(error.detail).toBe(Handshake.OLDER_THAN_1_3_0_HINT)
       const peer = yield* agent.nextConnection
       expect(peer.dropReason()).toMatch(/UnknownVariant/)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("assumeVersion skips the handshake and publishes the version", () =>
     Effect.gen(function*() {
@@ -73,7 +73,7 @@ describe("Handshake", () => {
       yield* Effect.sleep("50 millis")
       expect(peer.isClosed()).toBe(false)
       expect(peer.received()).toHaveLength(1)
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("messages sent before the answer are held back, then released in order", () =>
     Effect.gen(function*() {
@@ -105,7 +105,7 @@ describe("Handshake", () => {
       ])
       expect(received.slice(2)).toEqual([portSubscribe(1), portSubscribe(2), portSubscribe(3)])
       expect(show(yield* SubscriptionRef.get(connection.version))).toBe("1.20.0")
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("ReadyForLogs is sent when the version is >= 1.3.1 and not below", () =>
     Effect.gen(function*() {
@@ -127,7 +127,7 @@ describe("Handshake", () => {
         "ReadyForLogs",
         "TcpSteal.PortSubscribe"
       ])
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("no answer within the negotiation timeout: NegotiationFailed", () =>
     Effect.gen(function*() {
@@ -141,7 +141,7 @@ describe("Handshake", () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(190)
       // the connection is over: sending reports the same reason
       expect((yield* Effect.flip(connection.send(portSubscribe(80)))).reason).toBe("NegotiationFailed")
-    }), 5_000)
+    }), 60_000)
 
   it.scopedLive("renegotiate publishes None, then the new answer", () =>
     Effect.gen(function*() {
@@ -161,5 +161,5 @@ describe("Handshake", () => {
         "SwitchProtocolVersion(1.19.0)",
         "ReadyForLogs"
       ])
-    }), 5_000)
+    }), 60_000)
 })

@@ -130,7 +130,7 @@ describe("AgentSession", () => {
       expect(recording.sockets.filter((s) => !s.destroyed)).toEqual([recording.sockets.at(-1)])
       expect(statuses).toContain("Reconnecting")
       expect(statuses.filter((s) => s.startsWith("Connected"))).toEqual(["Connected 1.29.0", "Connected 1.29.0", "Connected 1.7.0"])
-    }), 30_000)
+    }), 60_000)
 
   it.scopedLive("agent gone for good: connections fail with GaveUp (cause: the last error) after maxAttempts", () =>
     Effect.gen(function*() {
@@ -150,7 +150,7 @@ describe("AgentSession", () => {
       const last = yield* session.status.pipe(Stream.take(1), Stream.runHead)
       expect(Option.getOrThrow(last)).toMatchObject({ _tag: "GaveUp", error: { reason: "GaveUp" } })
       expect(show(yield* ProtocolVersion.current.pipe(Effect.provide(context)))).toBe("None")
-    }), 20_000)
+    }), 60_000)
 
   it.scopedLive("agent gone for good: GaveUp once maxElapsed has passed", () =>
     Effect.gen(function*() {
@@ -166,7 +166,7 @@ describe("AgentSession", () => {
       const error = yield* Effect.flip(Fiber.join(consumed))
       expect(error.reason).toBe("GaveUp")
       expect(Date.now() - started).toBeGreaterThanOrEqual(350)
-    }), 20_000)
+    }), 60_000)
 
   it.scopedLive("reconnect disabled: connections fail with the loss itself", () =>
     Effect.gen(function*() {
@@ -178,14 +178,14 @@ describe("AgentSession", () => {
       yield* agent.kill
       const error = yield* Effect.flip(Fiber.join(consumed))
       expect(error.reason).toBe("Lost")
-    }), 10_000)
+    }), 60_000)
 
   it.scopedLive("the first dial is one attempt: an unreachable agent fails the layer with Unreachable", () =>
     Effect.gen(function*() {
       const port = yield* ScriptedAgent.closedPort
       const error = yield* Effect.flip(buildSession(port, { reconnect: fastReconnect }))
       expect(error.reason).toBe("Unreachable")
-    }), 10_000)
+    }), 60_000)
 
   it.scopedLive("closing the session's scope ends the connection and the stream with Shutdown", () =>
     Effect.gen(function*() {
@@ -201,5 +201,5 @@ describe("AgentSession", () => {
       expect((yield* Effect.flip(Fiber.join(consumed))).reason).toBe("Shutdown")
       // the agent sees the socket closed
       yield* sim.clients.pipe(Effect.repeat({ until: (clients) => clients.length === 0, schedule: Schedule.spaced("5 millis") }))
-    }), 10_000)
+    }), 60_000)
 })

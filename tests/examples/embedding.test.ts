@@ -58,7 +58,8 @@ describe("the README's embedding example", () => {
       const app = yield* localApp
       const first = yield* startSim("1.29.0")
       const agent = first.sim.address
-      const running = yield* Effect.fork(main(agent, portOf(app), { ...fast, maxAttempts: 400 }))
+      // attempts for ~100 s at the 50 ms cap: longer than the test, so a slow restart cannot exhaust them
+      const running = yield* Effect.fork(main(agent, portOf(app), { ...fast, maxAttempts: 2_000 }))
       yield* first.sim.awaitSubscription(80, "steal")
       expect((yield* get(first.sim, 80, "/one")).text).toBe("hello from the local app: GET /one")
 

@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import type * as http from "node:http"
 import type * as net from "node:net"
 import {
@@ -34,24 +35,37 @@ import {
 
   waitUntil
 } from "./support/harness.js"
-import { freePort, localAppHttp, localAppRaw, readUntil } from "./support/localApp.js"
+import { freePort, gate, localAppHttp, localAppRaw, readUntil } from "./support/localApp.js"
 
 const T = { timeout: 60_000 }
 const headEnd = (b: Buffer) => b.includes("\r\n\r\n")
 
-/** An app whose body comes in three pieces, 60 ms apart. */
-const tricklingApp = localAppHttp((_req, res) => {
-  res.writeHead(200, { "content-type": "text/plain" })
-  res.write("a")
-  setTimeout(() => res.write("b"), 60)
-  setTimeout(() => res.end("c"), 120)
-})
+/**
+ * An app whose body comes in three pieces: "a" at once, "b" when `second` opens, "c" and the end
+ * when `third` opens. Without gates both open on the next turns of the event loop (a body that
+ * trickles for the Basic/Framed cases, which must wait for the end whatever its timing).
+ */
+const tricklingApp = (gates?: { readonly second: Promise<void>; readonly third: Promise<void> }) =>
+  localAppHttp((_req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.write("a")
+    const second = gates?.second ?? new Promise<void>((resolve) => setImmediate(resolve))
+    const third = gates?.third ?? second.then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    void second.then(() => res.write("b"))
+    void third.then(() => res.end("c"))
+  })
+
+/** Reads messages until the streamed body text so far includes `wanted`. */
+const readUntilBody = (agent: Parameters<typeof collectResponse>[0], seen: Array<ClientMessage>, wanted: string) =>
+  Effect.gen(function*() {
+    while (!seen.map(bodyText).join("").includes(wanted)) seen.push(yield* agent.next())
+  })
 
 
 describe("scenarios: version and variant selection", () => {
   it.scopedLive("S1 unknown version → Basic only", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.setVersion(Option.none())
@@ -63,20 +77,18 @@ describe("scenarios: version and variant selection", () => {
 
   it.scopedLive("S2 1.2.2: one HttpResponse after a trickling body ends", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench({ agentVersion: "1.2.2" })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
-      const sent = Date.now()
       yield* b.agent.send(stealMsg(legacyRequest({ port: 80 })))
       const messages = yield* collectResponse(b.agent)
-      expect(Date.now() - sent).toBeGreaterThanOrEqual(100)
       expect(messages.map(d)).toEqual(["HttpResponse 200"])
       expect(bodyText(messages[0]!)).toBe("abc")
     }), T)
 
   it.scopedLive("S3 1.3.0: HttpResponseFramed only, even for a trickling body", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench({ agentVersion: "1.3.0" })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(framedRequest({ port: 80 })))
@@ -88,7 +100,7 @@ describe("scenarios: version and variant selection", () => {
   for (const version of ["1.7.0", "1.8.0"]) {
     it.scopedLive(`S4 ${version} with StartV1: Framed, never Chunked`, () =>
       Effect.gen(function*() {
-        const app = yield* tricklingApp
+        const app = yield* tricklingApp()
         const b = yield* bench({ agentVersion: version })
         yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
         yield* b.agent.send(stealMsg(startV1({ port: 80 })))
@@ -100,12 +112,21 @@ describe("scenarios: version and variant selection", () => {
 
   it.scopedLive("S5 1.8.1 trickling: Start before the body ends, Body batches, is_last", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      // The app sends "b" only after the test has seen "a" at the agent, and "c" after "b": a
+      // proxy that waited for the end would deadlock here (the test then fails by its timeout).
+      const second = gate()
+      const third = gate()
+      const app = yield* tricklingApp({ second: second.opened, third: third.opened })
       const b = yield* bench({ agentVersion: "1.8.1" })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV1({ port: 80 })))
       yield* b.agent.send(stealMsg(bodyMsg(0n, 0, [], true)))
-      const messages = yield* collectResponse(b.agent)
+      const messages: Array<ClientMessage> = []
+      yield* readUntilBody(b.agent, messages, "a")
+      second.open()
+      yield* readUntilBody(b.agent, messages, "ab")
+      third.open()
+      messages.push(...(yield* collectResponse(b.agent)))
       expect(d(messages[0]!)).toBe("Start 200")
       expect(d(messages[messages.length - 1]!)).toBe("Body last")
       expect(messages.length).toBeGreaterThanOrEqual(3)
@@ -135,7 +156,7 @@ describe("scenarios: version and variant selection", () => {
 
   it.scopedLive("S7 pre-release 1.9.0-rc.1: Basic (Rust VersionReq semantics)", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench({ agentVersion: "1.9.0-rc.1" })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV1({ port: 80 })))
@@ -145,7 +166,7 @@ describe("scenarios: version and variant selection", () => {
 
   it.scopedLive("S8 reconnect to a lower version: new requests use the lower mode", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.reconnect("1.7.0")
@@ -158,7 +179,7 @@ describe("scenarios: version and variant selection", () => {
 
   it.scopedLive("S9 legacy / framed requests on 1.29.0: capped to Basic / Framed", () =>
     Effect.gen(function*() {
-      const app = yield* tricklingApp
+      const app = yield* tricklingApp()
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(legacyRequest({ port: 80, conn: 1n })))
@@ -203,16 +224,20 @@ describe("scenarios: chunked details", () => {
 
   it.scopedLive("S11 Start carries the frames already available", () =>
     Effect.gen(function*() {
+      const rest = gate()
       const app = yield* localAppRaw((socket) => {
         void readUntil(socket, headEnd).then(() => {
           socket.write("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nwo")
-          setTimeout(() => socket.write("rld"), 100)
+          void rest.opened.then(() => socket.write("rld"))
         })
       })
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80 })))
-      const messages = yield* collectResponse(b.agent)
+      // the rest of the body only after the test has seen the Start (no race on what it carries)
+      const messages = [yield* b.agent.next()]
+      rest.open()
+      messages.push(...(yield* collectResponse(b.agent)))
       expect(d(messages[0]!)).toBe("Start 200")
       expect(bodyText(messages[0]!)).toBe("wo")
       // the end may come with the last frame or in its own empty Body (S12)
@@ -222,37 +247,49 @@ describe("scenarios: chunked details", () => {
 
   it.scopedLive("S12 the final Body may be empty with is_last", () =>
     Effect.gen(function*() {
+      const end = gate()
       const app = yield* localAppRaw((socket) => {
         void readUntil(socket, headEnd).then(() => {
           socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n")
-          setTimeout(() => socket.write("0\r\n\r\n"), 100)
+          void end.opened.then(() => socket.write("0\r\n\r\n"))
         })
       })
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80 })))
-      const messages = yield* collectResponse(b.agent)
+      // the terminator only after the test has seen the Start: the end cannot race the head
+      const messages = [yield* b.agent.next()]
+      end.open()
+      messages.push(...(yield* collectResponse(b.agent)))
       expect(messages.map(d)).toEqual(["Start 200", "Body last"])
       expect(messages.map(bodyText)).toEqual(["abc", ""])
     }), T)
 })
 
-/** Writes a head and part of a content-length body, then resets the connection. */
-const dyingApp = localAppRaw((socket) => {
-  void readUntil(socket, headEnd).then(() => {
-    socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
-    setTimeout(() => socket.resetAndDestroy(), 50)
+/**
+ * Writes a head and part of a content-length body, then resets the connection when `die` opens
+ * (by default on a later turn of the event loop: Basic/Framed wait for the end whatever its timing).
+ */
+const dyingApp = (die?: Promise<void>) =>
+  localAppRaw((socket) => {
+    void readUntil(socket, headEnd).then(() => {
+      socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+      void (die ?? new Promise<void>((resolve) => setImmediate(resolve))).then(() => socket.resetAndDestroy())
+    })
   })
-})
 
 describe("scenarios: failures", () => {
   it.scopedLive("S13 app resets after Start: the cut (Error), no 502, no retry", () =>
     Effect.gen(function*() {
-      const app = yield* dyingApp
+      // the reset only after the test has seen the Start: it cannot race the head
+      const die = gate()
+      const app = yield* dyingApp(die.opened)
       const b = yield* bench()
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80 })))
-      const messages = yield* collectResponse(b.agent)
+      const messages = [yield* b.agent.next()]
+      die.open()
+      messages.push(...(yield* collectResponse(b.agent)))
       expect(messages.map(d)).toEqual(["Start 200", "Error"])
       yield* b.agent.quiet(200)
       expect(app.accepted()).toBe(1)
@@ -262,7 +299,7 @@ describe("scenarios: failures", () => {
   for (const [version, request] of [["1.2.2", legacyRequest({ port: 80 })], ["1.3.0", framedRequest({ port: 80 })]] as const) {
     it.scopedLive(`S14 app resets mid-body at ${version}: one 502, no second copy (differs from mirrord)`, () =>
       Effect.gen(function*() {
-        const app = yield* dyingApp
+        const app = yield* dyingApp()
         const b = yield* bench({ agentVersion: version })
         yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
         yield* b.agent.send(stealMsg(request))
@@ -293,12 +330,11 @@ describe("scenarios: failures", () => {
   it.scopedLive("S16 HTTP/3 request: immediate 502, no attempt", () =>
     Effect.gen(function*() {
       const app = yield* localAppRaw(() => {})
-      const b = yield* bench({ proxy: { retryBackoff: [1000] } })
+      // "immediate" by causality: any backoff would outlast the test's own timeout
+      const b = yield* bench({ proxy: { retryBackoff: [600_000] } })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
-      const sent = Date.now()
       yield* b.agent.send(stealMsg(startV2({ port: 80, version: "HTTP/3.0" })))
       expect((yield* collectResponse(b.agent)).map(d)).toEqual(["HttpResponse 502"])
-      expect(Date.now() - sent).toBeLessThan(900)
       expect(app.accepted()).toBe(0)
     }), T)
 
@@ -321,16 +357,16 @@ describe("scenarios: failures", () => {
       const app = yield* localAppHttp((_req, res) => res.end("ok"), (server) => {
         server.keepAliveTimeout = 50
       })
-      const b = yield* bench({ proxy: { retryBackoff: [1000] } })
+      // "at once" by causality: a backoff before the fresh connection would outlast the test's timeout
+      const b = yield* bench({ proxy: { retryBackoff: [600_000] } })
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 1n })))
       yield* collectResponse(b.agent)
       yield* waitUntil(() => app.open() === 0, "the app to close the idle connection")
-      const sent = Date.now()
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 2n })))
       const messages = yield* collectResponse(b.agent)
       expect(messages.map(d)).toEqual(["HttpResponseFramed 200"])
-      expect(Date.now() - sent).toBeLessThan(500)
+      expect(app.accepted()).toBe(2)
     }), T)
 })
 
@@ -342,7 +378,7 @@ describe("scenarios: cancellation and stale state", () => {
         handled++
       })
       const port = yield* freePort
-      const b = yield* bench({ proxy: { retryBackoff: [2000] } })
+      const b = yield* bench({ proxy: { retryBackoff: [600_000] } }) // a backoff that outlasts the test: only the Close ends it
       yield* b.subscribe({ port: 80, mode: "steal", target: app.target })
       yield* b.subscribe({ port: 81, mode: "steal", target: { host: "127.0.0.1", port } })
       yield* b.agent.send(stealMsg(startV2({ port: 80, conn: 1n })))
@@ -445,6 +481,7 @@ describe("scenarios: cancellation and stale state", () => {
 
   it.scopedLive("S24 mirror request, Close while the app responds: the app gets the whole request, nothing is sent", () =>
     Effect.gen(function*() {
+      const closeSent = gate()
       let body = ""
       let finished = false
       const app = yield* localAppHttp((req, res) => {
@@ -453,10 +490,11 @@ describe("scenarios: cancellation and stale state", () => {
         })
         req.on("end", () => {
           res.write("first")
-          setTimeout(() => {
+          // the rest only after the agent's Close was sent: the Close lands while the app responds
+          void closeSent.opened.then(() => {
             res.end("second")
             finished = true
-          }, 150)
+          })
         })
       })
       const b = yield* bench()
@@ -464,6 +502,7 @@ describe("scenarios: cancellation and stale state", () => {
       yield* b.agent.send(mirrorMsg(startV2({ port: 80, method: "POST", headers: headers({ host: "x", "content-length": "3" }), frames: [data("abc")] })))
       yield* waitUntil(() => body === "abc", "the mirrored body")
       yield* b.agent.send(mirrorMsg(closeMsg(0n)))
+      closeSent.open()
       yield* waitUntil(() => finished, "the app to finish")
       yield* waitUntil(() => Effect.runSync(b.proxy.stats).gateways === 0, "the mirror gateway to finish")
       yield* b.agent.quiet(100)

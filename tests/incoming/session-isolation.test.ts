@@ -16,7 +16,7 @@ import { bench, collectResponse, describe as d, isSubscribe, onChannel, startV2,
 import { localAppHttp } from "./support/localApp.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
 
-const T = { timeout: 30_000 }
+const T = { timeout: 60_000 }
 const target = { host: "127.0.0.1", port: 1 }
 
 const refusal = (mode: "steal" | "mirror", value: ResponseError): DaemonMessage =>

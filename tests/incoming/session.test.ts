@@ -21,7 +21,7 @@ import { waitUntil } from "./support/harness.js"
 import { localAppHttp } from "./support/localApp.js"
 import { buildProxy, get, localLayers, startSim } from "./support/simAgent.js"
 
-const T = { timeout: 30_000 }
+const T = { timeout: 60_000 }
 // Agents before 1.19.4 deliver HTTP only on filtered subscriptions: use a filter for every era.
 const everything = { _tag: "Path", value: "^/" } as const
 

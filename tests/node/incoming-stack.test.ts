@@ -21,7 +21,7 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import { localAppHttp } from "../incoming/support/localApp.js"
 import { get, startSim } from "../incoming/support/simAgent.js"
 
-const T = { timeout: 30_000 }
+const T = { timeout: 60_000 }
 const fast = { initialDelay: 10, maxDelay: 50 }
 const everything = { _tag: "Path", value: "^/" } as const
 

@@ -16,7 +16,7 @@ import type * as Tcp from "@mirrord-effect/protocol/Tcp"
 
 export interface TestClient {
   readonly send: (message: ClientMessage) => Effect.Effect<void>
-  /** the next message from the agent; fails after `timeout` ms (default 2000) */
+  /** the next message from the agent; fails after `timeout` ms (default 30 s: generous, below the 60 s test timeout) */
   readonly next: (timeout?: number) => Effect.Effect<DaemonMessage, string>
   /** nothing arrives within `ms` */
   readonly nothingWithin: (ms: number) => Effect.Effect<boolean>
@@ -47,7 +47,7 @@ export const connectClient = (address: { readonly host: string; readonly port: n
       Effect.zipRight(Deferred.succeed(done, undefined)),
       Effect.forkScoped
     )
-    const next = (timeout = 2000) =>
+    const next = (timeout = 30_000) =>
       Queue.take(inbound).pipe(
         Effect.timeoutFail({ duration: timeout, onTimeout: () => `no message within ${timeout} ms` })
       )
@@ -56,7 +56,7 @@ export const connectClient = (address: { readonly host: string; readonly port: n
       next,
       nothingWithin: (ms) =>
         Queue.take(inbound).pipe(Effect.timeout(ms), Effect.option, Effect.map(Option.isNone)),
-      ended: (timeout = 2000) =>
+      ended: (timeout = 30_000) =>
         Deferred.await(done).pipe(
           Effect.timeoutFail({ duration: timeout, onTimeout: () => `connection still open after ${timeout} ms` }),
           Effect.zipRight(Queue.takeAll(inbound)),

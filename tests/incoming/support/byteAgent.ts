@@ -24,8 +24,9 @@ export interface AgentSession {
   readonly received: Array<ClientMessage>
   readonly send: (message: DaemonMessage) => Effect.Effect<void>
   /**
-   * The next message; dies after `timeout` or on bytes the agent cannot decode. The default (60 s)
-   * is no shorter than a test's own timeout: a busy machine must not fail a test by a deadline.
+   * The next message; dies after `timeout` or on bytes the agent cannot decode. The default (45 s)
+   * is generous, so a busy machine does not fail a test by it, and below the 60 s test timeout, so
+   * a proxy that never sends (e.g. one that buffers a body the app holds back) fails by name.
    */
   readonly next: (timeout?: Duration.DurationInput) => Effect.Effect<ClientMessage>
   /** Dies if a message arrives within `duration`. */
@@ -91,7 +92,7 @@ const session = (socket: net.Socket, agentVersion: string, echo: boolean): Effec
       agentVersion,
       received,
       send: (message) => Effect.sync(() => void write(message)),
-      next: (timeout = Duration.seconds(60)) =>
+      next: (timeout = Duration.seconds(45)) =>
         Queue.take(queue).pipe(
           Effect.timeoutFail({ duration: timeout, onTimeout: () => "no message from the proxy in time" }),
           Effect.flatMap((r) => (Either.isLeft(r) ? Effect.fail(r.left) : Effect.succeed(r.right))),

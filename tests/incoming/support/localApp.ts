@@ -101,3 +101,13 @@ export const freePort: Effect.Effect<number> = Effect.async<number>((resume) => 
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+/**
+ * A one-shot gate the test opens: an app that waits on it holds its next bytes until the test has
+ * seen what came before, which proves streaming by causality instead of by wall time.
+ */
+export const gate = (): { readonly open: () => void; readonly opened: Promise<void> } => {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { open: () => open(), opened }
+}
