@@ -49,13 +49,13 @@ const NONE: Array<never> = []
  */
 export const make = <A>(decoder: Decoder<A>): MessageReader<A> => {
   const reader = ProtocolMessageReader.make(decoder)
-  let out: Array<A> = NONE
+  let out: Array<A> = []
   const emit = (message: A) => {
-    if (out === NONE) out = []
     out.push(message)
   }
   const feed = (chunk: Uint8Array): Fed<A> => {
-    out = NONE
+    if (chunk.length === 0) return { messages: NONE, error: undefined }
+    out = []
     const error = reader.feed(chunk, emit)
     return { messages: out, error }
   }
