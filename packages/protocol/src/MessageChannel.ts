@@ -14,7 +14,8 @@ import type { Codec } from "./internal/wire/codec.js"
 import type { Decoder, DecodeOptions } from "./Codec.js"
 import { decoder as newestDecoder } from "./Codec.js"
 import type { ClientMessage, DaemonMessage, MessageOf, Root } from "./Message.js"
-import { DecodeError } from "./ProtocolError.js"
+import * as MessageReader from "./MessageReader.js"
+import type { DecodeError } from "./ProtocolError.js"
 
 /**
  * Bytes → messages with a given decoder (for example `decoderFor("1.7.0", "ClientMessage")`).
@@ -25,88 +26,18 @@ import { DecodeError } from "./ProtocolError.js"
 export const decodeWith = <A>(decoder: Decoder<A>) =>
 <IE = never, Done = unknown>(): Channel.Channel<Chunk.Chunk<A>, Chunk.Chunk<Uint8Array>, IE | DecodeError, IE, Done, Done> =>
   Channel.suspend(() => {
-    // Bytes of an unfinished message are appended to `acc`, a buffer grown by doubling, and the
-    // message is decoded again only once the `needed` bytes are there: arrival of a large message
-    // in many chunks costs amortised linear copying. Bytes are only ever appended to `acc`, never
-    // overwritten, so payload views of messages already emitted stay valid. A chunk that arrives
-    // with nothing pending is decoded in place, without a copy.
-    let acc: Uint8Array | undefined
-    let accStart = 0
-    let accEnd = 0
-    let needed = 1
-    // stream offset of the first undecoded byte, for error offsets
-    let streamOffset = 0
-
-    const append = (piece: Uint8Array): void => {
-      const length = accEnd - accStart
-      if (acc === undefined || accEnd + piece.length > acc.length) {
-        const capacity = Math.max(needed, 2 * (length + piece.length), 4096)
-        const grown = new Uint8Array(capacity)
-        if (acc !== undefined) grown.set(acc.subarray(accStart, accEnd))
-        acc = grown
-        accStart = 0
-        accEnd = length
-      }
-      acc.set(piece, accEnd)
-      accEnd += piece.length
+    // one reader per run; messages decoded before a failure in the same input are still
+    // emitted, so the output never depends on how the byte stream was chunked
+    const reader = MessageReader.make(decoder)
+    let out: Array<A> = []
+    const emit = (message: A) => {
+      out.push(message)
     }
-
-    /** Decodes what it can of buf[offset, end); returns where it stopped, or the error. */
-    const decodeFrom = (
-      buf: Uint8Array,
-      offset: number,
-      end: number,
-      out: Array<A>
-    ): number | DecodeError => {
-      while (offset < end) {
-        const r = decoder.decode(buf, offset, end)
-        if (r._tag === "Complete") {
-          out.push(r.message)
-          offset += r.bytesConsumed
-          streamOffset += r.bytesConsumed
-          continue
-        }
-        if (r._tag === "Incomplete") {
-          needed = r.needed
-          return offset
-        }
-        return new DecodeError({
-          reason: r.reason,
-          offset: streamOffset + r.offset,
-          detail: r.detail,
-          path: r.path,
-          variantIndex: r.variantIndex
-        })
-      }
-      needed = 1
-      return offset
-    }
-
-    const pendingLength = () => accEnd - accStart
-
-    // messages decoded before a failure in the same input are still emitted, so the output
-    // never depends on how the byte stream was chunked
     const feed = (input: Chunk.Chunk<Uint8Array>): { readonly out: Array<A>; readonly error?: DecodeError } => {
-      const out: Array<A> = []
+      out = []
       for (const piece of input) {
-        if (piece.length === 0) continue
-        if (pendingLength() === 0) {
-          const stop = decodeFrom(piece, 0, piece.length, out)
-          if (stop instanceof DecodeError) return { out, error: stop }
-          acc = undefined
-          accStart = accEnd = 0
-          if (stop < piece.length) append(piece.subarray(stop))
-          continue
-        }
-        append(piece)
-        if (pendingLength() < needed) continue
-        const stop = decodeFrom(acc!, accStart, accEnd, out)
-        if (stop instanceof DecodeError) return { out, error: stop }
-        accStart = stop
-        if (accStart === accEnd) {
-          acc = undefined
-          accStart = accEnd = 0
-        }
+        const error = reader.feed(piece, emit)
+        if (error !== undefined) return { out, error }
       }
       return { out }
     }
@@ -119,17 +50,10 @@ export const decodeWith = <A>(decoder: Decoder<A>) =>
           return out.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), next)
         },
         onFailure: Channel.failCause,
-        onDone: (done: Done) =>
-          pendingLength() > 0
-            ? Channel.fail(
-              new DecodeError({
-                reason: "Truncated",
-                offset: streamOffset + pendingLength(),
-                detail: `the byte stream ended inside a message (${pendingLength()} bytes of it received)`,
-                path: []
-              })
-            )
-            : Channel.succeed(done)
+        onDone: (done: Done) => {
+          const truncated = reader.finish()
+          return truncated !== undefined ? Channel.fail(truncated) : Channel.succeed(done)
+        }
       })
     return loop
   })

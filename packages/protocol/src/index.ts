@@ -16,6 +16,8 @@ export * as HttpValidation from "./HttpValidation.js"
 export * as Message from "./Message.js"
 /** @since 0.1.0 */
 export * as MessageChannel from "./MessageChannel.js"
+/** @since 0.2.0 */
+export * as MessageReader from "./MessageReader.js"
 /** @since 0.1.0 */
 export * as ProtocolError from "./ProtocolError.js"
 /** @since 0.1.0 */
