@@ -230,6 +230,7 @@ describe.skipIf(skipReason !== undefined).sequential("real agents", () => {
             // agents before 1.19.4 leave the client waiting: curl's own bound ends the wait there
             const pending = curl(group.network, "/hold?id=stop1", ["-w", "\\n%{http_code}", ...(httpSteal ? [] : ["--max-time", "8"])])
             await developer.log.waitForEvent({ ev: "app-held", id: "stop1" })
+            const from = developer.log.lines.length
             if (chunked) await developer.log.waitFor((l) => l.includes("ChunkedResponse::Start"), "Start sent")
             developer.send("stop")
             await developer.log.waitForEvent({ ev: "stopped" })
@@ -237,15 +238,30 @@ describe.skipIf(skipReason !== undefined).sequential("real agents", () => {
             console.warn(`real-agent ${agent.release}: proxy stopped mid-response → curl exit ${r.code}, ${JSON.stringify(r.stdout)}`)
             if (chunked) {
               // 1.8.1 and 1.29: the head and first part went out; the proxy ends the response with
-              // ChunkedResponse::Error and the agent ends the body cleanly (a truncated response
-              // that looks whole: no message sequence makes these agents cut the connection)
-              expect(r.code, JSON.stringify(r)).toBe(0)
-              expect(r.stdout).toBe("part one\n\n200")
+              // ChunkedResponse::Error (ours: always) and the agent ends the body cleanly (a
+              // truncated response that looks whole: no message sequence makes these agents cut
+              // the connection). The debug-built 1.8.1 agent sometimes loses the Error as our
+              // connection closes right behind it; its client then waits (curl's bound, exit 28).
+              await developer.log.waitFor((l) => l.includes("ChunkedResponse::Error"), "ChunkedResponse::Error sent", { from })
+              expect(r.stdout.startsWith("part one\n"), JSON.stringify(r)).toBe(true)
+              if (httpSteal || r.code === 0) {
+                expect(r.code, JSON.stringify(r)).toBe(0)
+                expect(r.stdout).toBe("part one\n\n200")
+              } else {
+                expect(r.code, JSON.stringify(r)).toBe(28)
+              }
             } else {
               // 1.7.0 and 1.8.0 (Framed): nothing of the response had gone out, so the proxy
-              // answers a 502 before it stops instead of leaving the client waiting
-              expect(r.code, JSON.stringify(r)).toBe(0)
-              expect(r.stdout, JSON.stringify(r)).toMatch(/the proxy stopped before the local app answered\n\n502$/)
+              // answers a 502 before it stops instead of leaving the client waiting (ours: always)
+              await developer.log.waitFor((l) => /LayerTcpSteal::HttpResponse(?!Framed|Chunked)/.test(l), "the 502 sent", { from })
+              // the agent's part: usually the client gets the 502; the debug-built 1.8.0 agent
+              // sometimes drops it as our connection closes right behind it (then curl's bound ends
+              // the wait) — recorded above, not asserted
+              if (r.code === 0) {
+                expect(r.stdout, JSON.stringify(r)).toMatch(/the proxy stopped before the local app answered\n\n502$/)
+              } else {
+                expect(r.code, JSON.stringify(r)).toBe(28)
+              }
             }
           })
         })
