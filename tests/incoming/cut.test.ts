@@ -14,7 +14,6 @@ import * as AgentConnection from "@mirrord-effect/client/AgentConnection"
 import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
 import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
-import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import type { HttpFilter } from "@mirrord-effect/protocol/Tcp"
 import * as ProtocolVersion from "@mirrord-effect/protocol/ProtocolVersion"
 import * as Deferred from "effect/Deferred"
@@ -26,6 +25,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { localAppRaw, readUntil } from "./support/localApp.js"
+import { awaitSent, sentFor } from "./support/responseRecord.js"
 
 const T = 30_000
 
@@ -66,31 +66,6 @@ const proxyAttachedTo = (sim: AgentSim.AgentSim, appPort: number, attachScope?: 
     return proxy
   })
 
-/** What the proxy sent for one connection id, in order, as short names. */
-const sentFor = (sim: AgentSim.AgentSim, connectionId: bigint) =>
-  Effect.map(sim.recording, (recorded) =>
-    recorded.flatMap((r) => {
-      if (r._tag !== "Received" || r.message._tag !== "TcpSteal") return []
-      const name = describeSteal(r.message, connectionId)
-      return name === undefined ? [] : [name]
-    }))
-
-const describeSteal = (m: ClientMessage, connectionId: bigint): string | undefined => {
-  if (m._tag !== "TcpSteal") return undefined
-  const s = m.value
-  switch (s._tag) {
-    case "HttpResponseChunked":
-      return s.value.value.connection_id === connectionId ? s.value._tag : undefined
-    case "HttpResponseFramed":
-    case "HttpResponse":
-      return s.value.connection_id === connectionId ? s._tag : undefined
-    case "ConnectionUnsubscribe":
-      return s.value === connectionId ? "ConnectionUnsubscribe" : undefined
-    default:
-      return undefined
-  }
-}
-
 /** Sends a request through the sim; returns the head (once it arrived) and a fiber with the rest. */
 const requestUntilHead = (sim: AgentSim.AgentSim) =>
   Effect.gen(function*() {
@@ -102,16 +77,6 @@ const requestUntilHead = (sim: AgentSim.AgentSim) =>
       Effect.fork
     )
     return { head: yield* Deferred.await(head), events }
-  })
-
-/** Waits (on the sim's recording, event by event) until `n` messages for the connection arrived. */
-const awaitSent = (sim: AgentSim.AgentSim, connectionId: bigint, n: number) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const sent = yield* sentFor(sim, connectionId)
-      if (sent.length >= n) return sent
-      yield* Effect.sleep(5) // polling the recording; the test's own timeout bounds it
-    }
   })
 
 describe("cut responses reach the agent (agent-sim 1.29.0)", () => {

@@ -14,7 +14,6 @@ import * as IncomingProxy from "@mirrord-effect/incoming/IncomingProxy"
 import * as LocalHttp from "@mirrord-effect/incoming/LocalHttp"
 import * as LocalTcp from "@mirrord-effect/incoming/LocalTcp"
 import { IncomingStack } from "@mirrord-effect/node"
-import type { ClientMessage } from "@mirrord-effect/protocol/Message"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -26,6 +25,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { localAppRaw, readUntil } from "./support/localApp.js"
+import { awaitSent } from "./support/responseRecord.js"
 
 const T = 30_000
 
@@ -35,38 +35,6 @@ const halfAnsweringApp = localAppRaw((socket: net.Socket) => {
     socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n7\r\npartial\r\n")
   })
 })
-
-/** What reached the agent about `connectionId`'s response, in order. */
-const receivedAbout = (sim: AgentSim.AgentSim, connectionId: bigint) =>
-  Effect.map(sim.recording, (recorded) =>
-    recorded.flatMap((r) => {
-      if (r._tag !== "Received") return []
-      const name = describe_(r.message, connectionId)
-      return name === undefined ? [] : [name]
-    }))
-
-const describe_ = (m: ClientMessage, connectionId: bigint): string | undefined => {
-  if (m._tag !== "TcpSteal") return undefined
-  const s = m.value
-  switch (s._tag) {
-    case "HttpResponseChunked":
-      return s.value.value.connection_id === connectionId ? s.value._tag : undefined
-    case "ConnectionUnsubscribe":
-      return s.value === connectionId ? "ConnectionUnsubscribe" : undefined
-    default:
-      return undefined
-  }
-}
-
-/** Waits (on the sim's recording) until `n` such messages arrived. */
-const awaitReceived = (sim: AgentSim.AgentSim, connectionId: bigint, n: number) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const received = yield* receivedAbout(sim, connectionId)
-      if (received.length >= n) return received
-      yield* Effect.sleep(5) // polling the recording; the test's own timeout bounds it
-    }
-  })
 
 type Stack = Layer.Layer<IncomingProxy.IncomingProxy, unknown>
 
@@ -106,7 +74,7 @@ describe("shutting the stack down with a Chunked response in flight (agent-sim 1
 
         // the whole stack goes, connection included, with the body still open
         yield* Scope.close(stackScope, Exit.void)
-        const received = yield* awaitReceived(sim, connectionId, 2)
+        const received = yield* awaitSent(sim, connectionId, 2)
         expect(received).toEqual(["Start", "Error"])
         // the client's response is cut, never ended cleanly
         const result = yield* Fiber.join(events)
