@@ -31,7 +31,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { cutResponse } from "./internal/cutResponse.js"
+import * as Cut from "./internal/cutResponse.js"
 import { Inbound } from "./internal/localHttpInbound.js"
 import type { ReadySource, ReadyState } from "./LocalHttp.js"
 
@@ -204,19 +204,17 @@ export const chunkedBody = (ids: ResponseIds, frames: ReadonlyArray<BodyFrame>, 
  * @since 0.1.0
  * @category constructors
  */
-export const chunkedError = (ids: ResponseIds): LayerTcpSteal => ({
-  _tag: "HttpResponseChunked",
-  value: { _tag: "Error", value: { connection_id: ids.connection_id, request_id: ids.request_id } }
-})
+export const chunkedError: (ids: ResponseIds) => LayerTcpSteal = Cut.chunkedError
 
 /**
- * The messages that end a Chunked response that failed after `Start`: they make the agent
- * abort the client's connection, so the client sees an incomplete transfer.
+ * The messages that end a Chunked response that failed after `Start`: `ChunkedResponse::Error`
+ * alone. Real agents end a chunked body cleanly after it (no sequence makes them abort the
+ * client's connection; see internal/cutResponse.ts and the README's failed-response table).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const cutMessages = (ids: ResponseIds): ReadonlyArray<LayerTcpSteal> => cutResponse(ids)
+export const cutMessages: (ids: ResponseIds) => ReadonlyArray<LayerTcpSteal> = Cut.cutResponse
 
 const defaultReadyFrames = 16
 

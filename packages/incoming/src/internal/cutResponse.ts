@@ -17,7 +17,13 @@
  */
 import type { LayerTcpSteal } from "@mirrord-effect/protocol/Tcp"
 
+type Ids = { readonly connection_id: bigint; readonly request_id: number }
+
+/** `ChunkedResponse::Error` for one request. @internal */
+export const chunkedError = (ids: Ids): LayerTcpSteal => ({
+  _tag: "HttpResponseChunked",
+  value: { _tag: "Error", value: { connection_id: ids.connection_id, request_id: ids.request_id } }
+})
+
 /** The messages that end a Chunked response that failed after `Start`. @internal */
-export const cutResponse = (ids: { readonly connection_id: bigint; readonly request_id: number }): ReadonlyArray<LayerTcpSteal> => [
-  { _tag: "HttpResponseChunked", value: { _tag: "Error", value: { connection_id: ids.connection_id, request_id: ids.request_id } } }
-]
+export const cutResponse = (ids: Ids): ReadonlyArray<LayerTcpSteal> => [chunkedError(ids)]
